@@ -1,0 +1,30 @@
+/** Public entry of @duet/engine. */
+export { Engine, type EngineHooks, type EngineStats, type RequestOutput, type StepResult, type StoredSpan } from './engine.ts';
+export { engineOptionsSchema, parseEngineOptions, type EngineOptions, type EngineOptionsInput } from './engine-options.ts';
+export type { EngineRequest, ImportRequest } from './requests.ts';
+export { InvalidRequestError, UnknownRequestError } from './errors.ts';
+export { PagedKvStore, type KvRange, type KvStoreShape } from './cache/kv-store.ts';
+export { initBackend, BACKEND_NAMES, BackendUnavailableError, type BackendInfo, type BackendName } from './tfjs/backend.ts';
+export { makeSamplingParams, DEFAULT_SAMPLING, MAX_LOGPROBS, SamplingParamsError, type SamplingParams } from './sampling/params.ts';
+export { sampleToken, argmax, type SampledToken, type TokenLogprob } from './sampling/sampler.ts';
+export type { FinishReason } from './sched/sequence.ts';
+export {
+  BlockManager,
+  DEFAULT_HASH_SALT,
+  hashBlock,
+  hashPromptBlocks,
+  type BlockHash,
+  type BlockManagerStats,
+  type KvEvent,
+  type KvSnapshot,
+} from './kv/index.ts';
+export type {
+  Architecture,
+  ExpertWeights,
+  HostTensor,
+  LayerWeights,
+  LoadedModel,
+  ModelConfig,
+  ModelWeights,
+  MoeConfig,
+} from './model/types.ts';
