@@ -1,0 +1,3 @@
+/** Public entry of @duet/cli. */
+export { main, USAGE } from './main.ts';
+export { ensureDemoModel, cacheDir } from './commands/demo.ts';

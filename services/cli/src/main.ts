@@ -1,0 +1,48 @@
+/**
+ * `duet` — the command line. Subcommands:
+ *   duet model create --arch llama|moe --preset tiny|small|bench --seed N --out DIR [--dtype f32|f16|bf16]
+ *   duet generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3) --max-tokens N [sampling] [--json]
+ *   duet demo [--model DIR] [--backend wasm|cpu]       (what `npm start` runs for now)
+ * Returns the process exit code; usage errors print one line and the usage, exit 2.
+ */
+import { CliUsageError } from './args.ts';
+import { modelCreate } from './commands/model-create.ts';
+import { generate } from './commands/generate.ts';
+import { demo } from './commands/demo.ts';
+
+export const USAGE = `usage:
+  duet model create --arch llama|moe --preset tiny|small|bench --seed N --out DIR [--dtype f32|f16|bf16] [--max-shard-mib M]
+  duet generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3) --max-tokens N
+                [--temperature T] [--top-p P] [--top-k K] [--seed S] [--chat] [--logprobs N]
+                [--backend wasm|cpu|tensorflow] [--json]
+  duet demo [--model DIR] [--backend wasm|cpu|tensorflow] [--max-tokens N]`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'model':
+        if (rest[0] !== 'create') throw new CliUsageError(`unknown model subcommand "${rest[0] ?? ''}"`);
+        return await modelCreate(rest.slice(1));
+      case 'generate':
+        return await generate(rest);
+      case 'demo':
+        return await demo(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        return 0;
+      default:
+        throw new CliUsageError(`unknown command "${cmd}"`);
+    }
+  } catch (err) {
+    if (err instanceof CliUsageError) {
+      console.error(`duet: ${err.message}\n${USAGE}`);
+      return 2;
+    }
+    console.error(`duet: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
