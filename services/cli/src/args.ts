@@ -15,6 +15,8 @@ export function parseFlags(argv: string[], options: Options): Record<string, str
   }
 }
 
+const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+
 export function requireString(values: Record<string, unknown>, name: string): string {
   const v = values[name];
   if (typeof v !== 'string' || v === '') throw new CliUsageError(`--${name} is required`);
@@ -26,7 +28,7 @@ export function optionalNumber(values: Record<string, unknown>, name: string, op
   if (v === undefined) return undefined;
   const n = Number(v);
   if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n) || (opts.integer && !Number.isInteger(n))) {
-    throw new CliUsageError(`--${name} must be ${opts.integer ? 'an integer' : 'a number'}, got "${String(v)}"`);
+    throw new CliUsageError(`--${name} must be ${opts.integer ? 'an integer' : 'a number'}, got "${show(v)}"`);
   }
   return n;
 }
@@ -34,7 +36,7 @@ export function optionalNumber(values: Record<string, unknown>, name: string, op
 export function oneOf<T extends string>(values: Record<string, unknown>, name: string, allowed: readonly T[], fallback?: T): T {
   const v = values[name] ?? fallback;
   if (typeof v !== 'string' || !allowed.includes(v as T)) {
-    throw new CliUsageError(`--${name} must be one of ${allowed.join(', ')}${v === undefined ? '' : `, got "${String(v)}"`}`);
+    throw new CliUsageError(`--${name} must be one of ${allowed.join(', ')}${v === undefined ? '' : `, got "${show(v)}"`}`);
   }
   return v as T;
 }
@@ -42,7 +44,7 @@ export function oneOf<T extends string>(values: Record<string, unknown>, name: s
 export function intList(values: Record<string, unknown>, name: string): number[] | undefined {
   const v = values[name];
   if (v === undefined) return undefined;
-  const parts = String(v).split(',').map((s) => s.trim());
+  const parts = show(v).split(',').map((s) => s.trim());
   const ids = parts.map(Number);
   if (parts.some((p) => p === '') || ids.some((n) => !Number.isInteger(n) || n < 0)) {
     throw new CliUsageError(`--${name} must be a comma-separated list of non-negative integers`);

@@ -15,7 +15,7 @@ import { initBackend, type BackendInfo } from './tfjs/backend.ts';
 import { ModelRunner, type ForwardChunk } from './tfjs/model-runner.ts';
 import { Scheduler } from './sched/scheduler.ts';
 import { Sequence, type FinishReason } from './sched/sequence.ts';
-import { makeSamplingParams, type SamplingParams } from './sampling/params.ts';
+import type { SamplingParams } from './sampling/params.ts';
 import { sampleToken, type SampledToken } from './sampling/sampler.ts';
 import { parseEngineOptions, type EngineOptions, type EngineOptionsInput } from './engine-options.ts';
 import { InvalidRequestError, UnknownRequestError } from './errors.ts';

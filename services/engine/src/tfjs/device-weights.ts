@@ -57,7 +57,7 @@ function uploadMlp(w: ExpertWeights): DeviceMlp {
 function uploadLayer(w: LayerWeights): DeviceLayer {
   const biases = [w.qBias, w.kBias, w.vBias];
   const qkvBias = biases.every((b) => b !== null)
-    ? tf.tensor1d(Float32Array.from([...biases[0]!.data, ...biases[1]!.data, ...biases[2]!.data]))
+    ? tf.tensor1d(Float32Array.from(biases.flatMap((b) => [...b.data])))
     : null;
   return {
     inputNorm: vec(w.inputNorm),

@@ -70,9 +70,9 @@ export class ModelRunner {
     }
     const expertCounts = c.moe ? Array.from({ length: c.numLayers }, () => new Array<number>(c.moe!.numExperts).fill(0)) : null;
     const posT = tf.tensor1d(positions, 'int32');
-    const cos = tf.gather(this.rope.cos, posT) as tf.Tensor2D;
-    const sin = tf.gather(this.rope.sin, posT) as tf.Tensor2D;
-    let x = tf.gather(this.w.embed, tf.tensor1d(ids, 'int32')) as tf.Tensor2D;
+    const cos = tf.gather<tf.Tensor2D>(this.rope.cos, posT);
+    const sin = tf.gather<tf.Tensor2D>(this.rope.sin, posT);
+    let x = tf.gather<tf.Tensor2D>(this.w.embed, tf.tensor1d(ids, 'int32'));
     try {
       for (let l = 0; l < c.numLayers; l++) {
         const next = this.layer(l, x, chunks, cos, sin, expertCounts?.[l] ?? null, hooks);
@@ -124,7 +124,7 @@ export class ModelRunner {
       const m = c.moe
         ? moeMlp(h, w.router!, w.experts, c.moe.topK, c.moe.normTopkProb, expertCounts!)
         : swiGlu(h, w.mlp!);
-      const out = tf.add(x, m) as tf.Tensor2D;
+      const out = tf.add<tf.Tensor2D>(x, m);
       m.dispose();
       return out;
     } finally {
@@ -173,7 +173,7 @@ export class ModelRunner {
     if (rows.length === 0) return [];
     const V = this.config.vocabSize;
     const flat = tf.tidy(() => {
-      const h = rmsNorm(tf.gather(x, tf.tensor1d(rows, 'int32')) as tf.Tensor2D, this.w.finalNorm, this.config.rmsNormEps);
+      const h = rmsNorm(tf.gather<tf.Tensor2D>(x, tf.tensor1d(rows, 'int32')), this.w.finalNorm, this.config.rmsNormEps);
       return tf.matMul(h, this.w.lmHead);
     });
     const data = flat.dataSync() as Float32Array;

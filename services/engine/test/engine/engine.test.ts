@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { referenceForward, referenceGreedy } from '../reference/reference-model.ts';
-import { ARCHS, assertClose, engineFor, LOGIT_TOL, logSoftmax, promptOf, randomLoaded } from './helpers.ts';
+import { ARCHS, engineFor, LOGIT_TOL, logSoftmax, promptOf, randomLoaded } from './helpers.ts';
 import type { Engine } from '../../src/engine.ts';
 import type { RequestOutput } from '../../src/engine.ts';
 

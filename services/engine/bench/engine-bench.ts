@@ -1,0 +1,90 @@
+/**
+ * `npm run bench:engine` — engine throughput on the `bench` presets, printed as one JSON object on
+ * the last line of stdout:
+ *
+ *   {"model","backend","threads","weight_bytes","memory_read_GBps","roofline_decode_tps_b1",
+ *    "prefill_tps_512","decode_tps_b1","decode_tps_b8","decode_tps_b32",
+ *    "moe_decode_tps_b8_same_domain","moe_decode_tps_b8_mixed_domain","peak_rss_MB"}
+ *
+ * weight_bytes: bytes of weights read to decode one token (every matrix except the embedding
+ * table, of which one row is read). memory_read_GBps: a native multi-threaded read loop, measured
+ * in this run (bench/membw). roofline_decode_tps_b1 = memory_read_GBps·1e9 / weight_bytes.
+ * Flags: --preset tiny|small|bench (default bench), --backend, --quick (fewer repetitions).
+ */
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { rename, rm } from 'node:fs/promises';
+import { createModel, loadModel, type LoadedModel } from '../src/model/index.ts';
+import type { BackendName } from '../src/tfjs/backend.ts';
+import { measureMemoryReadGBps } from './membw/index.ts';
+import { measureDecode, measurePrefill, moeDomainPrompts, readBytesPerToken } from './measure.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    preset: { type: 'string', default: 'bench' },
+    backend: { type: 'string', default: 'wasm' },
+    quick: { type: 'boolean', default: false },
+  },
+});
+
+async function benchModel(arch: 'llama' | 'moe', preset: 'tiny' | 'small' | 'bench'): Promise<LoadedModel> {
+  const dir = join(process.env.DUET_CACHE_DIR ?? join(homedir(), '.cache', 'duet'), 'models', `${preset}-${arch}-s0`);
+  if (!existsSync(join(dir, 'config.json'))) {
+    const tmp = `${dir}.tmp-${process.pid}`;
+    await createModel({ arch, preset, seed: 0, outDir: tmp });
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+  }
+  return loadModel(dir);
+}
+
+const log = (msg: string): void => console.error(`[bench:engine] ${msg}`);
+
+async function main(): Promise<void> {
+  const preset = flags.preset as 'tiny' | 'small' | 'bench';
+  const backend = flags.backend as BackendName;
+  const reps = flags.quick ? 1 : 3;
+  const bw = await measureMemoryReadGBps(flags.quick ? { bufferMiB: 256, passes: 4 } : {});
+  log(`memory read ${bw.best_GBps.toFixed(1)} GB/s best, ${bw.median_GBps.toFixed(1)} median (${bw.threads} threads)`);
+  const dense = await benchModel('llama', preset);
+  const weightBytes = readBytesPerToken(dense);
+  const prefill = await measurePrefill(dense, backend, 512, reps);
+  log(`prefill 512: ${prefill.tps.toFixed(1)} tok/s`);
+  const decode: Record<number, number> = {};
+  for (const b of [1, 8, 32]) {
+    const prompts = Array.from({ length: b }, (_, i) => promptFor(dense, i));
+    decode[b] = (await measureDecode(dense, backend, prompts, reps)).tps;
+    log(`decode b=${b}: ${decode[b].toFixed(1)} tok/s`);
+  }
+  const moe = await benchModel('moe', preset);
+  const same = await measureDecode(moe, backend, moeDomainPrompts(moe, 8, 'same'), reps);
+  const mixed = await measureDecode(moe, backend, moeDomainPrompts(moe, 8, 'mixed'), reps);
+  log(`moe b=8 same-domain ${same.tps.toFixed(1)}, mixed ${mixed.tps.toFixed(1)} tok/s`);
+  const result = {
+    model: `${preset} (llama ${dense.config.numLayers}L×${dense.config.hiddenSize}; moe ${moe.config.moe?.numExperts}×top${moe.config.moe?.topK})`,
+    backend,
+    threads: prefill.threads,
+    weight_bytes: weightBytes,
+    memory_read_GBps: round(bw.best_GBps),
+    roofline_decode_tps_b1: round((bw.best_GBps * 1e9) / weightBytes),
+    prefill_tps_512: round(prefill.tps),
+    decode_tps_b1: round(decode[1]),
+    decode_tps_b8: round(decode[8]),
+    decode_tps_b32: round(decode[32]),
+    moe_decode_tps_b8_same_domain: round(same.tps),
+    moe_decode_tps_b8_mixed_domain: round(mixed.tps),
+    peak_rss_MB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+  console.log(JSON.stringify(result));
+}
+
+function promptFor(model: LoadedModel, i: number): number[] {
+  const V = model.config.vocabSize;
+  return Array.from({ length: 32 }, (_, j) => 300 + ((i * 7919 + j * 104729) % (V - 300)));
+}
+
+const round = (x: number): number => Math.round(x * 100) / 100;
+
+await main();
