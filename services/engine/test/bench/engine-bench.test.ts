@@ -1,0 +1,37 @@
+/**
+ * `npm run bench:engine` keeps printing every field the engine issue names: run on the tiny presets
+ * with --quick (the real figures come from the bench presets; see docs/benchmarks.md).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+const BENCH = fileURLToPath(new URL('../../bench/engine-bench.ts', import.meta.url));
+const FIELDS = [
+  'model', 'backend', 'threads', 'weight_bytes', 'memory_read_GBps', 'roofline_decode_tps_b1', 'prefill_tps_512',
+  'decode_tps_b1', 'decode_tps_b8', 'decode_tps_b32', 'moe_decode_tps_b8_same_domain', 'moe_decode_tps_b8_mixed_domain', 'peak_rss_MB',
+];
+
+test('bench:engine prints one JSON object with every field as its last line', async () => {
+  const cache = await mkdtemp(join(tmpdir(), 'duet-bench-'));
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', BENCH, '--preset', 'tiny', '--quick'], {
+      env: { ...process.env, DUET_CACHE_DIR: cache },
+      timeout: 300_000,
+    });
+    const last = stdout.trim().split('\n').at(-1)!;
+    const out = JSON.parse(last) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(out), FIELDS);
+    for (const f of FIELDS.slice(2)) assert.ok(typeof out[f] === 'number' && Number.isFinite(out[f]) && out[f] > 0, `${f} = ${String(out[f])}`);
+    assert.equal(out.backend, 'wasm');
+    const roofline = (out.memory_read_GBps as number) * 1e9 / (out.weight_bytes as number);
+    assert.ok(Math.abs(roofline - (out.roofline_decode_tps_b1 as number)) / roofline < 0.01, 'roofline = bandwidth / weight bytes');
+  } finally {
+    await rm(cache, { recursive: true, force: true });
+  }
+});
