@@ -56,7 +56,7 @@ function perHead(qk: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, mask: tf.Tenso
   const outs = qs.map((qh, h) => {
     let scores = tf.mul(tf.matMul(qh as tf.Tensor2D, ks[h] as tf.Tensor2D), scale);
     if (mask) scores = tf.add(scores, mask);
-    return tf.matMul(tf.softmax(scores), vs[h] as tf.Tensor2D);
+    return tf.matMul(tf.softmax(scores), vs[h]);
   });
   return tf.stack(outs) as tf.Tensor3D;
 }
