@@ -75,7 +75,7 @@ export function causalAttention(
     const [L, K] = k.shape;
     if (L !== start + n) throw new RangeError(`attention: context ${L} != start ${start} + new ${n}`);
     const G = H / K;
-    const qk = tf.reshape(tf.transpose(tf.reshape(q, [n, K, G, D]), [1, 2, 0, 3]), [K, G * n, D]);
+    const qk = tf.reshape<tf.Rank.R3>(tf.transpose(tf.reshape(q, [n, K, G, D]), [1, 2, 0, 3]), [K, G * n, D]);
     const mask = n > 1 ? causalMask(G, n, start) : null;
     const out = G * n >= PER_HEAD_MIN_ROWS ? perHead(qk, k, v, mask) : batched(qk, k, v, mask);
     return tf.reshape(tf.transpose(tf.reshape(out, [K, G, n, D]), [2, 0, 1, 3]), [n, H * D]);
