@@ -9,7 +9,9 @@
  * weight_bytes: bytes of weights read to decode one token (every matrix except the embedding
  * table, of which one row is read). memory_read_GBps: a native multi-threaded read loop, measured
  * in this run (bench/membw). roofline_decode_tps_b1 = memory_read_GBps·1e9 / weight_bytes.
- * Flags: --preset tiny|small|bench (default bench), --backend, --quick (fewer repetitions).
+ * Flags: --preset tiny|small|bench (default bench), --backend, --quick (fewer repetitions),
+ * --vs-llamacpp (adds llama.cpp's figures on the same weights, measured alternately with ours, the
+ * ratios, and whether greedy tokens agree; see vs-llamacpp.ts).
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
@@ -19,13 +21,15 @@ import { rename, rm } from 'node:fs/promises';
 import { createModel, loadModel, type LoadedModel } from '../src/model/index.ts';
 import type { BackendName } from '../src/tfjs/backend.ts';
 import { measureMemoryReadGBps } from './membw/index.ts';
-import { measureDecode, measurePrefill, moeDomainPrompts, readBytesPerToken } from './measure.ts';
+import { measureDecode, measurePrefill, moeDomainPrompts, prefillPrompt, readBytesPerToken } from './measure.ts';
+import { sideBySide } from './vs-llamacpp.ts';
 
 const { values: flags } = parseArgs({
   options: {
     preset: { type: 'string', default: 'bench' },
     backend: { type: 'string', default: 'wasm' },
     quick: { type: 'boolean', default: false },
+    'vs-llamacpp': { type: 'boolean', default: false },
   },
 });
 
@@ -77,7 +81,28 @@ async function main(): Promise<void> {
     moe_decode_tps_b8_mixed_domain: round(mixed.tps),
     peak_rss_MB: Math.round(process.resourceUsage().maxRSS / 1024),
   };
-  console.log(JSON.stringify(result));
+  if (!flags['vs-llamacpp']) {
+    console.log(JSON.stringify(result));
+    return;
+  }
+  const decodePrompts = Array.from({ length: 8 }, (_, i) => promptFor(dense, i));
+  const vs = await sideBySide(dense, backend, prefill.threads, { prompt512: prefillPrompt(dense, 512, 0), decode: decodePrompts }, reps, log);
+  console.log(JSON.stringify({
+    ...result,
+    prefill_tps_512: round(vs.prefill_tps_512),
+    decode_tps_b1: round(vs.decode_tps_b1),
+    decode_tps_b8: round(vs.decode_tps_b8),
+    llamacpp_prefill_tps_512: round(vs.llamacpp_prefill_tps_512),
+    llamacpp_decode_tps_b1: round(vs.llamacpp_decode_tps_b1),
+    llamacpp_decode_tps_b8: round(vs.llamacpp_decode_tps_b8),
+    llamacpp_threads: vs.llamacpp_threads,
+    decode_b1_vs_llamacpp: round(vs.decode_tps_b1 / vs.llamacpp_decode_tps_b1),
+    decode_b8_vs_llamacpp: round(vs.decode_tps_b8 / vs.llamacpp_decode_tps_b8),
+    prefill_512_vs_llamacpp: round(vs.prefill_tps_512 / vs.llamacpp_prefill_tps_512),
+    moe_same_vs_mixed: round(same.tps / mixed.tps),
+    decode_b1_vs_roofline: round(vs.decode_tps_b1 / result.roofline_decode_tps_b1),
+    greedy_tokens_equal_llamacpp: vs.greedy_tokens_equal,
+  }));
 }
 
 function promptFor(model: LoadedModel, i: number): number[] {

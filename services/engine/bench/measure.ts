@@ -22,11 +22,16 @@ export function readBytesPerToken(model: LoadedModel): number {
   return floats * 4;
 }
 
+/** The r-th n-token prefill prompt (ids spread over the vocabulary, past the byte tokens). */
+export function prefillPrompt(model: LoadedModel, n: number, r: number): number[] {
+  const V = model.config.vocabSize;
+  return Array.from({ length: n }, (_, i) => 300 + ((r * 31 + i * 7919) % (V - 300)));
+}
+
 /** Tokens per second prefilling an n-token prompt in one forward pass (prefix caching off). */
 export async function measurePrefill(model: LoadedModel, backend: BackendName, n: number, reps: number): Promise<{ tps: number; threads: number }> {
   const engine = await Engine.create(model, { backend, enablePrefixCaching: false, maxBatchTokens: n, numKvBlocks: Math.ceil((n + 16) / 16) + 4 });
-  const V = model.config.vocabSize;
-  const prompt = (r: number): number[] => Array.from({ length: n }, (_, i) => 300 + ((r * 31 + i * 7919) % (V - 300)));
+  const prompt = (r: number): number[] => prefillPrompt(model, n, r);
   engine.generate({ id: 'warmup', promptIds: prompt(99), sampling: { temperature: 0, maxTokens: 1 }, ignoreEos: true });
   const rates: number[] = [];
   for (let r = 0; r < reps; r++) {
