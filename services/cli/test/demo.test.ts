@@ -9,6 +9,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GENERATOR_VERSION } from '@duet/engine';
 
 const BIN = fileURLToPath(new URL('../bin/duet.js', import.meta.url));
 
@@ -41,7 +42,7 @@ test('duet demo creates the demo model once and answers each line', async () => 
     assert.match(first.stdout, /Duet chat demo/);
     const replies = first.stdout.match(/\[\d+ tokens, \d+ prompt tokens, [\d.]+ tok\/s\]/g) ?? [];
     assert.equal(replies.length, 2, 'one reply per non-empty line');
-    assert.deepEqual(await readdir(join(cache, 'models')), ['demo-llama-small-s0']);
+    assert.deepEqual(await readdir(join(cache, 'models')), [`demo-llama-small-s0-g${GENERATOR_VERSION}`]);
     const second = await runDemo(cache, 'again\n');
     assert.equal(second.code, 0, second.stderr);
     assert.doesNotMatch(second.stdout, /creating the demo model/, 'the cached model is reused');

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { rename, rm } from 'node:fs/promises';
-import { createModel, loadModel, type LoadedModel } from '../src/model/index.ts';
+import { createModel, GENERATOR_VERSION, loadModel, type LoadedModel } from '../src/model/index.ts';
 import type { BackendName } from '../src/tfjs/backend.ts';
 import { measureMemoryReadGBps } from './membw/index.ts';
 import { measureDecode, measurePrefill, moeDomainPrompts, prefillPrompt, readBytesPerToken } from './measure.ts';
@@ -34,7 +34,7 @@ const { values: flags } = parseArgs({
 });
 
 async function benchModel(arch: 'llama' | 'moe', preset: 'tiny' | 'small' | 'bench'): Promise<LoadedModel> {
-  const dir = join(process.env.DUET_CACHE_DIR ?? join(homedir(), '.cache', 'duet'), 'models', `${preset}-${arch}-s0`);
+  const dir = join(process.env.DUET_CACHE_DIR ?? join(homedir(), '.cache', 'duet'), 'models', `${preset}-${arch}-s0-g${GENERATOR_VERSION}`);
   if (!existsSync(join(dir, 'config.json'))) {
     const tmp = `${dir}.tmp-${process.pid}`;
     await createModel({ arch, preset, seed: 0, outDir: tmp });

@@ -20,6 +20,7 @@ export {
 } from './kv/index.ts';
 export {
   createModel,
+  GENERATOR_VERSION,
   loadModel,
   parseModelConfig,
   ModelConfigError,

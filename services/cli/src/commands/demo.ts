@@ -10,7 +10,7 @@ import { rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { BACKEND_NAMES, createModel } from '@duet/engine';
+import { BACKEND_NAMES, createModel, GENERATOR_VERSION } from '@duet/engine';
 import { oneOf, optionalNumber, parseFlags } from '../args.ts';
 import { loadRuntime, runToCompletion } from './runtime.ts';
 
@@ -20,7 +20,7 @@ export function cacheDir(): string {
 
 /** The demo model folder, created on first use (atomically: written aside, then renamed). */
 export async function ensureDemoModel(): Promise<string> {
-  const dir = join(cacheDir(), 'models', 'demo-llama-small-s0');
+  const dir = join(cacheDir(), 'models', `demo-llama-small-s0-g${GENERATOR_VERSION}`);
   if (existsSync(join(dir, 'config.json'))) return dir;
   const tmp = `${dir}.tmp-${process.pid}`;
   console.log(`creating the demo model in ${dir} …`);

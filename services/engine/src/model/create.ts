@@ -13,6 +13,13 @@ import { INDEX_FILE, SINGLE_FILE, writeCheckpoint } from './checkpoint.ts';
 import { buildTokenizerConfig, buildTokenizerJson, specialTokenId } from './tokenizer-gen.ts';
 import { generateWeights } from './weights-gen.ts';
 
+/**
+ * Version of the weight/tokenizer generator. Bump it whenever createModel's output changes for the
+ * same arguments, so caches of generated models (the demo model, benchmark models) are rebuilt.
+ * 2: the untied LM head carries the domain directions.
+ */
+export const GENERATOR_VERSION = 2;
+
 export interface CreateModelOptions {
   arch: Architecture;
   preset: PresetName;
