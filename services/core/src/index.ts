@@ -110,3 +110,8 @@ export {
   KvDtype,
   KvAbortReason,
 } from './gen/duet/v1/kv_transfer_pb.ts';
+export { createLogger, type Logger } from './runtime/logger.ts';
+export { extractTraceContext, getTracer, initTracing, injectTraceHeaders, inSpan, type TracingOptions } from './runtime/tracing.ts';
+export { createRegistry, metricName, serveMetrics } from './runtime/metrics.ts';
+export { connectNats, requestTyped, type NatsOptions } from './runtime/nats-client.ts';
+export { ConfigError, parseServiceConfig } from './runtime/config.ts';
