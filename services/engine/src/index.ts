@@ -1,4 +1,6 @@
 /** Public entry of @duet/engine. */
+export { EngineLoop, type EngineLoopHooks, type LoopEvent } from './loop/engine-loop.ts';
+export { AsyncQueue } from './loop/async-queue.ts';
 export { Engine, type EngineHooks, type EngineStats, type RequestOutput, type StepResult, type StoredSpan } from './engine.ts';
 export { engineOptionsSchema, parseEngineOptions, type EngineOptions, type EngineOptionsInput } from './engine-options.ts';
 export type { EngineRequest, ImportRequest } from './requests.ts';
