@@ -257,8 +257,8 @@ export class Engine {
    */
   beginImport(req: ImportRequest): { cachedTokens: number } {
     const sampling = validateRequest(req, this.model.config, this.store.shape);
-    if (req.generated.length === 0 || req.generated.length >= sampling.maxTokens) {
-      throw new InvalidRequestError('generated', `an imported request needs 1…${sampling.maxTokens - 1} generated tokens`);
+    if (req.generated.length >= sampling.maxTokens) {
+      throw new InvalidRequestError('generated', `an imported request may carry at most ${sampling.maxTokens - 1} generated tokens`);
     }
     const seq = this.newSequence(req, sampling);
     seq.output.push(...req.generated);
@@ -280,9 +280,18 @@ export class Engine {
     this.store.write(layer, this.blocks.blockTable(id), from, range);
   }
 
-  /** All layers of the prompt are in: the request joins continuous batching as a decode. */
-  finishImport(id: string): void {
+  /**
+   * All layers of the prompt are in: the request joins continuous batching as a decode. `generated`
+   * appends tokens the sender sampled (the first token usually arrives with the transfer's end);
+   * the request must then hold at least one generated token.
+   */
+  finishImport(id: string, generated: readonly SampledToken[] = []): void {
     const seq = this.seqFor(id, ['importing']);
+    if (seq.output.length + generated.length === 0) throw new InvalidRequestError('generated', `import ${id} finished without a first token`);
+    if (seq.output.length + generated.length >= seq.sampling.maxTokens) {
+      throw new InvalidRequestError('generated', `import ${id} carries ${seq.output.length + generated.length} tokens; max_tokens is ${seq.sampling.maxTokens}`);
+    }
+    seq.output.push(...generated);
     const cached = seq.cachedPromptTokens ?? 0;
     this.blocks.commitTokens(id, seq.prompt.slice(cached));
     seq.numComputed = seq.prompt.length;

@@ -17,7 +17,10 @@ export interface EngineRequest {
   holdKv?: boolean;
 }
 
-/** A request prefilled elsewhere, with the tokens that worker already sampled. */
+/**
+ * A request prefilled elsewhere, with the tokens that worker already sampled — possibly none yet:
+ * the first token may be handed over at `finishImport` instead.
+ */
 export interface ImportRequest extends EngineRequest {
   generated: SampledToken[];
 }

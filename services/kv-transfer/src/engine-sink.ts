@@ -4,7 +4,7 @@
  * release (frees every block the import held).
  */
 import { KvDtype, type KvTransferOffer } from '@duet/core';
-import type { Engine, ImportRequest } from '@duet/engine';
+import type { Engine, ImportRequest, SampledToken } from '@duet/engine';
 import type { FirstToken, KvSink, KvSlice } from './types.ts';
 
 export class LayoutMismatchError extends Error {
@@ -14,10 +14,19 @@ export class LayoutMismatchError extends Error {
   }
 }
 
+/** Wire first token → the engine's SampledToken (logprobs only when the request asked for them). */
+export function toSampled(t: FirstToken, logprobs: number | null): SampledToken {
+  if (logprobs === null) return { id: t.tokenId, logprob: null, top: null };
+  return { id: t.tokenId, logprob: t.logprob ?? null, top: (t.topLogprobs ?? []).map((a) => ({ id: a.tokenId, logprob: a.logprob })) };
+}
+
 export class EngineKvSink implements KvSink {
   private open = false;
 
-  /** `request.generated` holds the first token (known to the decode worker from the prefill result). */
+  /**
+   * `request.generated` may already hold the first token (then the transfer's must match it), or be
+   * empty: the first token that ends the transfer is then handed to the engine at finish.
+   */
   constructor(
     private readonly engine: Engine,
     private readonly request: ImportRequest,
@@ -39,9 +48,9 @@ export class EngineKvSink implements KvSink {
   }
 
   finish(firstToken: FirstToken): void {
-    const expected = this.request.generated[0]?.id;
-    if (firstToken.tokenId !== expected) throw new Error(`first token ${firstToken.tokenId} differs from the expected ${expected}`);
-    this.engine.finishImport(this.request.id);
+    const known = this.request.generated[0];
+    if (known && firstToken.tokenId !== known.id) throw new Error(`first token ${firstToken.tokenId} differs from the expected ${known.id}`);
+    this.engine.finishImport(this.request.id, known ? [] : [toSampled(firstToken, this.request.sampling?.logprobs ?? null)]);
     this.open = false;
   }
 

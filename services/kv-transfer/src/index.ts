@@ -17,4 +17,4 @@ export { TcpKvTransport, type TcpKvTransportOptions } from './tcp-transport.ts';
 export { serveKvOffers, type OfferServerOptions } from './offer-server.ts';
 export { KvSliceQueue, slicesSource } from './slice-queue.ts';
 export { EngineKvSource, EngineLayerTap } from './engine-source.ts';
-export { EngineKvSink, LayoutMismatchError } from './engine-sink.ts';
+export { EngineKvSink, toSampled, LayoutMismatchError } from './engine-sink.ts';

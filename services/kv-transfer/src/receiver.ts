@@ -132,7 +132,11 @@ export class ReceiverSession {
     } else if (m.case === 'complete') {
       this.total = m.value.totalChunks;
       const t = m.value.firstToken;
-      this.firstToken = { tokenId: t?.tokenId ?? 0, ...(t?.logprob !== undefined ? { logprob: t.logprob } : {}) };
+      this.firstToken = {
+        tokenId: t?.tokenId ?? 0,
+        ...(t?.logprob !== undefined ? { logprob: t.logprob } : {}),
+        ...(t?.topLogprobs.length ? { topLogprobs: t.topLogprobs.map((a) => ({ tokenId: a.tokenId, logprob: a.logprob })) } : {}),
+      };
       this.maybeFinish();
     }
   }

@@ -18,9 +18,12 @@ export interface KvSlice {
 }
 
 /** The first generated token, as it travels in KvTransferComplete. */
+/** The token sampled from the last prompt position (GeneratedToken on the wire). */
 export interface FirstToken {
   tokenId: number;
+  /** Present exactly when logprobs were requested. */
   logprob?: number;
+  topLogprobs?: Array<{ tokenId: number; logprob: number }>;
 }
 
 /**

@@ -42,10 +42,13 @@ export class EngineLoop {
     return this.track(req.id);
   }
 
-  /** Starts decoding a request whose KV was imported (`finishImport` is called here). */
-  resumeImported(req: ImportRequest): AsyncIterable<LoopEvent> {
+  /**
+   * Starts decoding a request whose KV was imported (`finishImport` is called here, with the
+   * tokens the sender sampled when the import did not carry them already).
+   */
+  resumeImported(req: Pick<ImportRequest, 'id'>, generated: readonly SampledToken[] = []): AsyncIterable<LoopEvent> {
+    this.engine.finishImport(req.id, generated);
     const q = this.track(req.id);
-    this.engine.finishImport(req.id);
     this.kick();
     return q;
   }

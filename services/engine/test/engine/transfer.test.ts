@@ -61,6 +61,22 @@ for (const spec of ARCHS) {
       });
     }
 
+    test('the first token may arrive at finishImport instead of beginImport', async () => {
+      const prompt = promptOf(10, c.vocabSize, 8);
+      const sampling = { temperature: 0.7, seed: 5, maxTokens: 6 };
+      const whole = await engineFor(model);
+      const expected = whole.generate({ id: 'r', promptIds: prompt, sampling, ignoreEos: true }).newTokens.map((t) => t.id);
+      const prefill = await engineFor(model);
+      const first = prefill.generate({ id: 'r', promptIds: prompt, sampling: { ...sampling, maxTokens: 1 }, ignoreEos: true, holdKv: true });
+      const decode = await engineFor(model);
+      decode.beginImport({ id: 'r', promptIds: prompt, sampling, ignoreEos: true, generated: [] });
+      transfer(prefill, decode, 'r', prompt, 0, c.numLayers);
+      assert.throws(() => decode.finishImport('r'), { param: 'generated' });
+      decode.finishImport('r', first.newTokens);
+      assert.deepEqual([first.newTokens[0].id, ...decodeAll(decode, 'r')], expected);
+      [whole, prefill, decode].forEach((e) => e.dispose());
+    });
+
     test('a receiver holding part of the prefix imports only the blocks it lacks', async () => {
       const shared = promptOf(8, c.vocabSize, 4); // 2 blocks of 4
       const prompt = [...shared, ...promptOf(6, c.vocabSize, 5)];
