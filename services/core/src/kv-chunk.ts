@@ -39,15 +39,18 @@ function crcTable(): Uint32Array {
   return table;
 }
 
-/** Slow path for Node < 20.15, which lacks zlib.crc32. */
-export function crc32Js(bytes: Uint8Array): number {
+/** Slow path for Node < 20.15, which lacks zlib.crc32. `previous` continues a running CRC. */
+export function crc32Js(bytes: Uint8Array, previous = 0): number {
   const t = crcTable();
-  let c = 0xffffffff;
+  let c = (previous ^ 0xffffffff) >>> 0;
   for (let i = 0; i < bytes.length; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** CRC-32 (IEEE 802.3, the zlib/gzip one) of a chunk payload, as an unsigned 32-bit number. */
-export function crc32(bytes: Uint8Array): number {
-  return nativeCrc32 ? nativeCrc32(bytes) >>> 0 : crc32Js(bytes);
+/**
+ * CRC-32 (IEEE 802.3, the zlib/gzip one) of a chunk payload, as an unsigned 32-bit number;
+ * crc32(b, crc32(a)) = crc32(a ‖ b), so a payload in pieces needs no concatenation.
+ */
+export function crc32(bytes: Uint8Array, previous = 0): number {
+  return nativeCrc32 ? nativeCrc32(bytes, previous) >>> 0 : crc32Js(bytes, previous);
 }

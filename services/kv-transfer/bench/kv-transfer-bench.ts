@@ -71,7 +71,9 @@ const mbps = (seconds: number[]): number => Math.round(BYTES / 1e6 / median(seco
 
 const server = await startNats();
 const prefix = uniqueSubjects().all().replace(/\.>$/, '');
-const child = spawn(process.execPath, ['--import', 'tsx', new URL('./receiver.ts', import.meta.url).pathname, server.url, prefix, String(BYTES)], { stdio: ['pipe', 'pipe', 'inherit'] });
+// Profiling flags (--cpu-prof…) given to the benchmark apply to the receiver too.
+const profFlags = process.execArgv.filter((a) => a.startsWith('--cpu-prof'));
+const child = spawn(process.execPath, [...profFlags, '--import', 'tsx', new URL('./receiver.ts', import.meta.url).pathname, server.url, prefix, String(BYTES)], { stdio: ['pipe', 'pipe', 'inherit'] });
 try {
   const lines = createInterface({ input: child.stdout });
   const [first] = (await once(lines, 'line')) as [string];

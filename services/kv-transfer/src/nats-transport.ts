@@ -4,6 +4,7 @@
  */
 import { KvTransportKind, wire, type KvTransferOffer, type Subjects } from '@duet/core';
 import type { NatsConnection } from 'nats';
+import { joinParts } from './chunking.ts';
 import { resolveOptions, type KvTransferOptions, type KvTransferOptionsInput } from './options.ts';
 import type { ChunkChannel, SessionDeps } from './protocol.ts';
 import { ReceiverSession, type AttachData } from './receiver.ts';
@@ -13,8 +14,8 @@ import type { AcceptedTransfer, KvSink, KvSource, KvTransport, TransferResult } 
 /** Publishing never blocks: the credit window is what bounds the bytes in flight. */
 function natsChannel(nc: NatsConnection, subject: string): ChunkChannel {
   return {
-    write: (encoded) => {
-      nc.publish(subject, encoded);
+    write: (chunk) => {
+      nc.publish(subject, joinParts(chunk));
       return true;
     },
     onDrain: (cb) => queueMicrotask(cb),

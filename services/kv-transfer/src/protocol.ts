@@ -2,6 +2,7 @@
  * Pieces both sides of a transfer share: the chunk channel the bulk bytes travel on, abort reason
  * mapping, and the control messages on the per-transfer NATS subjects (ctl, credit).
  */
+import type { EncodedChunk } from './chunking.ts';
 import { KvAbortReason, wire, type KvTransferOffer, type Subjects } from '@duet/core';
 import type { NatsConnection } from 'nats';
 import type { KvTransferOptions } from './options.ts';
@@ -10,7 +11,7 @@ import type { TransferFailure, TransferFailureReason } from './types.ts';
 /** Where encoded KvChunk messages go: a NATS subject or a TCP socket. */
 export interface ChunkChannel {
   /** Sends one encoded KvChunk; false asks the sender to wait for `onDrain` (TCP backpressure). */
-  write(encoded: Uint8Array): boolean;
+  write(chunk: EncodedChunk): boolean;
   onDrain(cb: () => void): void;
   close(): void;
 }

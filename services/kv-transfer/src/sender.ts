@@ -123,9 +123,9 @@ export class SenderSession {
     const seq = this.seq++;
     const faults = this.deps.options.faults;
     const header = { transferId: this.offer.transferId, seq, layer: head.layer, tokenStart: a, tokenEnd: b };
-    const { encoded, payloadBytes } = encodeChunk(header, head, this.tokenFloats, this.deps.options.maxPayloadBytes, faults.corruptChunk?.(seq));
+    const encoded = encodeChunk(header, head, this.tokenFloats, this.deps.options.maxPayloadBytes, faults.corruptChunk?.(seq));
     this.credits--;
-    this.bytes += payloadBytes;
+    this.bytes += encoded.payloadBytes;
     this.cursor = b < head.tokenEnd ? b : -1;
     if (this.cursor < 0) this.queue.shift();
     if (faults.dropChunk?.(seq)) return true;

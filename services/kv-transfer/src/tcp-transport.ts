@@ -47,10 +47,11 @@ async function connectChannel(accept: KvTransferAccept, deadline: Deadline): Pro
   }
   socket.on('error', () => undefined); // surfaces as the receiver's abort or the deadline
   return {
-    write: (encoded) => {
+    write: (chunk) => {
+      // Views of the KV go straight to the socket: one kernel copy, as for a raw socket write.
       socket.cork();
-      socket.write(frameHeader(encoded.byteLength));
-      const ok = socket.write(encoded);
+      let ok = socket.write(frameHeader(chunk.byteLength));
+      for (const part of chunk.parts) ok = socket.write(part);
       socket.uncork();
       return ok;
     },
