@@ -1,0 +1,50 @@
+/**
+ * The live fleet, from heartbeats alone: every WorkerHeartbeat carries the worker's full
+ * WorkerInfo, so a router that starts late learns the fleet within one interval. A worker is
+ * live until `missedBeats × interval_ms` pass without a beat, or until it says STOPPING.
+ * The clock is injected so expiry is tested without sleeping.
+ */
+import { WorkerRole, WorkerState, type WorkerHeartbeat, type WorkerInfo } from '@duet/core';
+
+export interface LiveWorker {
+  info: WorkerInfo;
+  state: WorkerState;
+  intervalMs: number;
+  lastSeenMs: number;
+  /** Highest heartbeat seq seen (a beat older than it is a reordered duplicate, dropped). */
+  seq: bigint;
+}
+
+export const canDecode = (w: LiveWorker): boolean => w.info.role === WorkerRole.DECODE || w.info.role === WorkerRole.BOTH;
+export const isPrefillOnly = (w: LiveWorker): boolean => w.info.role === WorkerRole.PREFILL;
+
+export class WorkerRegistry {
+  private readonly workers = new Map<string, LiveWorker>();
+
+  constructor(
+    private readonly missedBeats: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Applies a beat; returns true when the worker is new to this registry. */
+  observe(hb: WorkerHeartbeat): boolean {
+    const info = hb.worker;
+    if (!info?.workerId) return false;
+    const known = this.workers.get(info.workerId);
+    if (hb.state === WorkerState.STOPPING) return (this.workers.delete(info.workerId), false);
+    if (known && hb.seq <= known.seq && hb.seq !== 1n) return false; // seq 1 again: the worker restarted
+    this.workers.set(info.workerId, { info, state: hb.state, intervalMs: hb.intervalMs || 1000, lastSeenMs: this.now(), seq: hb.seq });
+    return !known;
+  }
+
+  /** Drops expired workers and returns the live ones (any state), ordered by id for stable round-robin. */
+  live(): LiveWorker[] {
+    const t = this.now();
+    for (const [id, w] of this.workers) if (t - w.lastSeenMs > this.missedBeats * w.intervalMs) this.workers.delete(id);
+    return [...this.workers.values()].sort((a, b) => (a.info.workerId < b.info.workerId ? -1 : 1));
+  }
+
+  get size(): number {
+    return this.workers.size;
+  }
+}
