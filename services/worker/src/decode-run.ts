@@ -127,7 +127,7 @@ export class DecodeRun {
     if (result.ok && result.firstToken) {
       this.ctx.metrics.transferBytes.inc(result.bytes);
       this.ctx.metrics.transferSeconds.observe(result.seconds);
-      return this.continueImported(tokenFromWire({ tokenId: result.firstToken.tokenId, logprob: result.firstToken.logprob }));
+      return this.continueImported(tokenFromWire(result.firstToken));
     }
     this.ctx.metrics.transferFallbacks.inc();
     this.ctx.logger.info({ requestId: this.id, transferId: this.transferId, reason: result.ok ? 'no first token' : result.reason }, 'kv transfer failed; prefilling locally');

@@ -11,7 +11,7 @@
  */
 import { KvDtype, KvTransferOfferSchema, KvTransportKind, type KvTransferOffer, type PrefillRequest, type PrefillResultSchema } from '@duet/core';
 import { hashPromptBlocks, type LoopEvent, type SampledToken, type StepResult } from '@duet/engine';
-import type { KvSource, TransferResult } from '@duet/kv-transfer';
+import type { FirstToken, KvSource, TransferResult } from '@duet/kv-transfer';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { trace, type Context } from '@opentelemetry/api';
 import type { WorkerContext } from './context.ts';
@@ -21,6 +21,15 @@ export type PrefillResultInit = MessageInitShape<typeof PrefillResultSchema>;
 
 /** Engine id of a prefill-side request (distinct from a decode-side one in a `both` worker). */
 export const prefillEngineId = (id: string): string => `${id}~prefill`;
+
+/** The engine's first token as the transfer carries it (with its top alternatives). */
+function firstTokenOf(t: SampledToken): FirstToken {
+  return {
+    tokenId: t.id,
+    ...(t.logprob !== null ? { logprob: t.logprob } : {}),
+    ...(t.top && t.top.length > 0 ? { topLogprobs: t.top.map((a) => ({ tokenId: a.id, logprob: a.logprob })) } : {}),
+  };
+}
 
 export class PrefillRun {
   private readonly engineId: string;
@@ -127,13 +136,13 @@ export class PrefillRun {
   /** Reads the prefill's stream: ends the source with the first token, or fails it. */
   private async consume(
     stream: AsyncIterable<LoopEvent>,
-    source: { end(t: { tokenId: number; logprob?: number }): void; fail(err: unknown): void },
+    source: { end(t: FirstToken): void; fail(err: unknown): void },
   ): Promise<{ first: SampledToken; cached: number }> {
     let first: SampledToken | null = null;
     for await (const ev of stream) {
       if (ev.type === 'tokens' && !first) {
         first = ev.tokens[0];
-        source.end({ tokenId: first.id, ...(first.logprob !== null ? { logprob: first.logprob } : {}) });
+        source.end(firstTokenOf(first));
       } else if (ev.type === 'error') {
         source.fail(ev.error);
         throw ev.error;
