@@ -45,7 +45,7 @@ export function launchPlan(o: LaunchOptions): ChildSpec[] {
     {
       name: 'gateway',
       script: entry('gateway'),
-      args: ['--port', String(o.port), '--host', o.host, '--model-dirs', o.modelDir, '--transport', o.transport],
+      args: ['--port', String(o.port), '--host', o.host, '--models', o.modelDir, '--transport', o.transport],
       env: common,
     },
   ];
