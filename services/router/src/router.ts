@@ -4,7 +4,7 @@
  *
  *   new Router(config) (no I/O) ─▶ start() ─▶ answering ─▶ stop()
  */
-import { ErrorCode, Subjects, connectNats, createLogger, createRegistry, metricName, serveMetrics, wire, type Logger } from '@duet/core';
+import { ErrorCode, Subjects, connectNats, createLogger, createRegistry, extractTraceContext, getTracer, metricName, serveMetrics, wire, type Logger } from '@duet/core';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import type { Server } from 'node:http';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -95,11 +95,17 @@ export class Router {
     return res;
   }
 
+  /** One placement, in a `router.place` span that continues the caller's trace (NATS headers). */
   private onPlace(msg: Msg): void {
+    const span = getTracer('router').startSpan('router.place', {}, extractTraceContext(msg.headers));
     const t0 = performance.now();
     const res = this.placeBytes(msg.data);
-    this.metrics.decisions.inc({ result: res.result?.case ?? 'error' });
+    const result = res.result?.case ?? 'error';
+    this.metrics.decisions.inc({ result });
     this.metrics.decisionSeconds.observe((performance.now() - t0) / 1000);
+    span.setAttribute('duet.placement.result', result);
+    if (res.result?.case === 'placed') span.setAttribute('duet.placement.decode_worker', res.result.value.decodeWorkerId ?? '');
+    span.end();
     msg.respond(wire.placementResponse.encode(res));
   }
 
