@@ -26,7 +26,7 @@ const seqs = new Map<string, bigint>();
 async function fleet(): Promise<Fleet> {
   const subjects = uniqueSubjects();
   const clock = { t: 1_000_000 };
-  const config = resolveRouterConfig({ natsUrl: servers.nats.url, subjectPrefix: subjects.prefix });
+  const config = resolveRouterConfig({ natsUrl: servers.nats.url, subjectPrefix: subjects.prefix, missedBeats: 3 });
   const router = new Router(config, { now: () => clock.t, defaultMetrics: false, logger: createLogger('router', { level: 'silent' }) });
   await router.start();
   const nc = await connect({ servers: servers.nats.url });

@@ -17,7 +17,8 @@ export class WorkerLiveness {
 
   constructor(
     private readonly now: () => number = Date.now,
-    private readonly missedBeats = 3,
+    /** As the router's default: a long engine step delays beats by seconds (see router config). */
+    private readonly missedBeats = 10,
   ) {}
 
   observe(hb: WorkerHeartbeat): void {
