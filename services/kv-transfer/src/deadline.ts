@@ -1,4 +1,9 @@
-/** A transfer's deadline: relative milliseconds from when each side starts (no shared clock). */
+/**
+ * A transfer's deadline: relative milliseconds (no shared clock), measured from the last progress.
+ * Each side calls `extend()` whenever the transfer moves (a layer becomes ready, a chunk leaves or
+ * arrives), so a long prefill whose layers stream out over many seconds is not cut off, while a
+ * transfer that stops moving for `budgetMs` — a dead peer, a lost chunk, a stuck source — fails.
+ */
 
 export class DeadlineExceeded extends Error {
   constructor(what: string) {
@@ -8,12 +13,23 @@ export class DeadlineExceeded extends Error {
 }
 
 export class Deadline {
-  private readonly endsAt: number;
+  private endsAt: number;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(readonly budgetMs: number, onExpire: () => void) {
+  constructor(
+    readonly budgetMs: number,
+    private readonly onExpire: () => void,
+  ) {
     this.endsAt = performance.now() + budgetMs;
     this.timer = setTimeout(onExpire, budgetMs);
+  }
+
+  /** Progress: the deadline is again `budgetMs` away (a no-op once cleared). */
+  extend(): void {
+    if (this.timer === undefined) return;
+    clearTimeout(this.timer);
+    this.endsAt = performance.now() + this.budgetMs;
+    this.timer = setTimeout(this.onExpire, this.budgetMs);
   }
 
   remainingMs(): number {

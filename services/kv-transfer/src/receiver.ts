@@ -73,6 +73,7 @@ export class ReceiverSession {
 
   private onChunk(chunk: KvChunk): void {
     if (this.settled) return;
+    this.deadline?.extend();
     this.arrived++;
     this.maxInFlight = Math.max(this.maxInFlight, this.arrived - this.imported);
     this.pending.push(chunk);

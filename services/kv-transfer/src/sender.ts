@@ -93,6 +93,7 @@ export class SenderSession {
   private enqueue(slice: KvSlice): void {
     const s = trimSlice(slice, this.from, this.tokenFloats);
     if (!s || this.settled) return;
+    this.deadline.extend(); // a layer became ready: the transfer is moving
     this.queue.push(s);
     this.pump();
   }
@@ -125,6 +126,7 @@ export class SenderSession {
     const header = { transferId: this.offer.transferId, seq, layer: head.layer, tokenStart: a, tokenEnd: b };
     const encoded = encodeChunk(header, head, this.tokenFloats, this.deps.options.maxPayloadBytes, faults.corruptChunk?.(seq));
     this.credits--;
+    this.deadline.extend();
     this.bytes += encoded.payloadBytes;
     this.cursor = b < head.tokenEnd ? b : -1;
     if (this.cursor < 0) this.queue.shift();

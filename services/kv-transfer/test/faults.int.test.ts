@@ -1,7 +1,8 @@
 /**
  * Flow control and failure semantics over both transports: a slow receiver never has more than
- * the credit window in flight; injected loss, corruption and a passed deadline each end in a typed
- * failure within the deadline, and both engines' used blocks return to their baseline.
+ * the credit window in flight; injected loss, corruption and a stall past the deadline (which counts
+ * from the last progress) each end in a typed failure within the deadline, and both engines' used
+ * blocks return to their baseline.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,10 +53,22 @@ for (const kind of TRANSPORTS) {
       assert.deepEqual(got.firstToken, { tokenId: 5 });
     });
 
+    test('a transfer that keeps moving may take longer than its deadline', async () => {
+      // 14 chunks 60 ms apart ≈ 0.8 s in all, against a 300 ms deadline: progress extends it.
+      const slices = randomSlices(c.numLayers, 14, tokenFloats);
+      const t0 = performance.now();
+      const { sent, got } = await run(kind, { ...SMALL_CHUNKS, deadlineMs: 300, faults: { delayMs: 60 } }, () => ({ begin: () => ({ cachedTokens: 0 }), write: () => undefined, finish: () => undefined, abort: () => undefined }), (p) =>
+        p.sender.send('decode-0', { ...offerFor(model, promptOf(14, c.vocabSize)), timeoutMs: 0 }, slicesSource(slices, { tokenId: 5 })),
+      );
+      assert.ok(sent.ok && got.ok, JSON.stringify({ sent, got }));
+      assert.ok(performance.now() - t0 > 300, 'the whole transfer outlasted the deadline');
+    });
+
     const cases: Array<[string, KvTransferOptionsInput, string]> = [
       ['a lost chunk', { faults: { dropChunk: (seq) => seq === 3 } }, 'gap'],
       ['a corrupt chunk', { faults: { corruptChunk: (seq) => seq === 2 } }, 'checksum'],
-      ['a transfer past its deadline', { deadlineMs: 300, faults: { delayMs: 100 } }, 'deadline'],
+      // The deadline counts from the last progress: a transfer that stops moving for deadlineMs fails.
+      ['a transfer that stalls past its deadline', { deadlineMs: 300, faults: { delayMs: 1000 } }, 'deadline'],
     ];
     for (const [name, options, reason] of cases) {
       test(`${name} ends in a typed '${reason}' failure and strands no blocks`, async () => {
