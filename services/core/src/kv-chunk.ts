@@ -3,8 +3,9 @@
  *
  * A chunk carries whole tokens of one layer, so its payload is tokens × bytesPerToken, and the
  * whole encoded KvChunk must stay under the server's max_payload (a publish over it is rejected by
- * the client). 256 KiB payloads leave 4× headroom under NATS's default 1 MiB and are big enough
- * that per-message overhead is small (NATS moves ~0.3 GB/s at 64 KB vs ~0.45 GB/s at ≥1 MB).
+ * the client). 768 KiB payloads stay a quarter below NATS's default 1 MiB and make per-message
+ * overhead small: bench:kv-transfer moved 0.2 GB/s through Duet's NATS path with 256 KiB chunks
+ * and 0.2–0.33 with 768 KiB ones on the same run's raw baseline (docs/benchmarks.md).
  */
 import * as zlib from 'node:zlib';
 
@@ -12,7 +13,7 @@ import * as zlib from 'node:zlib';
 export const NATS_DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
 /** Default budget of one KvChunk.payload. */
-export const DEFAULT_KV_CHUNK_BYTES = 256 * 1024;
+export const DEFAULT_KV_CHUNK_BYTES = 768 * 1024;
 
 /**
  * Tokens of one layer that fit in one chunk: bytesPerToken = 2 (K and V) × kvHeads × headDim ×

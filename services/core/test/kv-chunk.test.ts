@@ -19,13 +19,13 @@ void describe('KV chunk framing', () => {
     assert.notEqual(crc32(data), sum);
   });
 
-  void it('chunks are 256 KiB by default, a quarter of the default max_payload', () => {
-    assert.equal(DEFAULT_KV_CHUNK_BYTES * 4, NATS_DEFAULT_MAX_PAYLOAD_BYTES);
+  void it('chunks are 768 KiB by default, three quarters of the default max_payload', () => {
+    assert.equal(DEFAULT_KV_CHUNK_BYTES * 4, NATS_DEFAULT_MAX_PAYLOAD_BYTES * 3);
   });
 
   void it('tokensPerChunk fits whole tokens in the budget, at least one', () => {
-    // f32, 8 KV heads, head dim 128: 2 × 8 × 128 × 4 = 8 KiB per token per layer → 32 per chunk.
-    assert.equal(tokensPerChunk(2 * 8 * 128 * 4), 32);
+    // f32, 8 KV heads, head dim 128: 2 × 8 × 128 × 4 = 8 KiB per token per layer → 96 per 768 KiB chunk.
+    assert.equal(tokensPerChunk(2 * 8 * 128 * 4), 96);
     assert.equal(tokensPerChunk(3000, 10_000), 3);
     assert.equal(tokensPerChunk(1 << 20, 1 << 18), 1);
     assert.throws(() => tokensPerChunk(0), RangeError);

@@ -57,7 +57,7 @@ void describe('docs/wire.md', () => {
   });
 
   void it('the chunk size it states is the one in code', () => {
-    assert.match(doc, /`DEFAULT_KV_CHUNK_BYTES` = 256 KiB/);
-    assert.equal(core.DEFAULT_KV_CHUNK_BYTES, 256 * 1024);
+    assert.match(doc, /`DEFAULT_KV_CHUNK_BYTES` = 768 KiB/);
+    assert.equal(core.DEFAULT_KV_CHUNK_BYTES, 768 * 1024);
   });
 });

@@ -43,7 +43,7 @@ export interface EncodedChunk {
  * Encodes a KvChunk for tokens [a, b) of `slice` without copying the K/V bytes.
  *
  * Why not `wire.kvChunk.encode({ …, payload })`: protobuf-es writes a 256 KiB bytes field at
- * ~0.2 GB/s (1.3 ms per chunk), slower than NATS itself, and a fresh 256 KiB buffer per chunk costs
+ * ~0.2 GB/s (1.3 ms per 256 KiB), slower than NATS itself, and a fresh buffer per chunk costs
  * page faults. Protobuf fields may come in any order, so the payload field goes first as
  * [tag 7][varint len] followed by views of K and V, and the other fields (with the CRC, computed
  * over the two views in sequence) are encoded by the wire codec after it — a valid KvChunk that

@@ -50,15 +50,20 @@ async function connectChannel(accept: KvTransferAccept, deadline: Deadline): Pro
     write: (chunk) => {
       // Views of the KV go straight to the socket: one kernel copy, as for a raw socket write.
       socket.cork();
-      let ok = socket.write(frameHeader(chunk.byteLength));
-      for (const part of chunk.parts) ok = socket.write(part);
+      socket.write(frameHeader(chunk.byteLength));
+      for (const part of chunk.parts) socket.write(part);
       socket.uncork();
-      return ok;
+      // Keep a few chunks queued in user space: waiting for a full drain after every chunk would
+      // leave the socket idle while the next chunk's CRC is computed (no pipelining).
+      return socket.writableLength < SEND_QUEUE_BYTES;
     },
     onDrain: (cb) => socket.once('drain', cb),
     close: () => socket.end(),
   };
 }
+
+/** Bytes the sender may queue on the socket before it waits for 'drain'. */
+const SEND_QUEUE_BYTES = 8 * 1024 * 1024;
 
 export class TcpKvTransport implements KvTransport {
   readonly kind = KvTransportKind.TCP;
