@@ -120,4 +120,31 @@ describe('NatsBackend', () => {
     assert.deepEqual(cancels, ['r5']);
     await nc.close();
   });
+
+  it('a stream that stalls while its decode worker stops heartbeating is re-placed, resuming without repeats', async () => {
+    const { nc, s, backend } = await setup();
+    const seen: { exclude: string[]; attempt: number }[] = [];
+    router(nc, s, ['dead', 'd6'], seen);
+    decodeWorker(nc, s, 'dead', [0], false); // one token, then silence — and it never heartbeats
+    const beat = setInterval(() => nc.publish(s.workerHeartbeat('d6'), wire.workerHeartbeat.encode({ worker: { workerId: 'd6', role: WorkerRole.DECODE }, seq: 1n, state: WorkerState.READY, intervalMs: 50 })), 20);
+    const resumedWith: number[][] = [];
+    nc.subscribe(s.decodeRun('d6'), {
+      callback: (_e, m) => {
+        const r = wire.decodeRequest.decode(m.data);
+        resumedWith.push(r.generated.map((t) => t.tokenId));
+        m.respond(wire.runAck.encode({ requestId: r.requestId, workerId: 'd6', accepted: true }));
+        nc.publish(s.tokens(r.requestId), wire.tokenChunk.encode({ requestId: r.requestId, seq: 0, workerId: 'd6', tokens: [{ tokenId: 20 }, { tokenId: 21 }], finishReason: FinishReason.LENGTH, usage: { promptTokens: 3, completionTokens: 3, cachedTokens: 0 } }));
+      },
+    });
+    try {
+      const evs = await collect(backend.generate(request('r6'), new AbortController().signal));
+      assert.deepEqual(evs.flatMap((e) => (e.type === 'tokens' ? e.tokens.map((t) => t.id) : [])), [10, 20, 21], 'the client sees each token once');
+      assert.equal(evs.at(-1)?.type, 'done');
+      assert.deepEqual(seen, [{ exclude: [], attempt: 0 }, { exclude: ['dead'], attempt: 1 }]);
+      assert.deepEqual(resumedWith, [[10]], 'the new decode worker resumes after the streamed token');
+    } finally {
+      clearInterval(beat);
+      await nc.close();
+    }
+  });
 });
