@@ -82,4 +82,18 @@ describe('gateway errors', () => {
     assert.equal(res.status, 404);
     assert.equal(((await res.json()) as { error: { type: string } }).error.type, 'not_found_error');
   });
+
+  it('a request that outlasts --request-timeout-ms → 504 and its KV is freed', async () => {
+    const slow = await startHarness({ requestTimeoutMs: 30 });
+    try {
+      const base = slow.engine.stats().blocks.usedBlocks;
+      const r = await post(`${slow.url}/v1/completions`, JSON.stringify({ model: slow.model.id, prompt: 'the kernel', max_tokens: 400, temperature: 0 }));
+      assert.equal(r.status, 504);
+      assert.equal(r.error.code, 'timeout');
+      await slow.loop.whenIdle();
+      assert.equal(slow.engine.stats().blocks.usedBlocks, base);
+    } finally {
+      await slow.close();
+    }
+  });
 });

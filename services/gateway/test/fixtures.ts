@@ -24,6 +24,7 @@ export interface HarnessOptions {
   arch?: Architecture;
   apiKeys?: Map<string, string>;
   bodyLimitBytes?: number;
+  requestTimeoutMs?: number;
 }
 
 /** Engine settings shared by the gateway's engine and the reference `Engine.generate` runs. */
@@ -42,6 +43,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     models: new Map([[model.id, model]]),
     apiKeys: opts.apiKeys,
     bodyLimitBytes: opts.bodyLimitBytes,
+    requestTimeoutMs: opts.requestTimeoutMs,
     logger: createLogger('gateway', { level: 'silent' }),
     registry: createRegistry('gateway', { defaultMetrics: false }),
   });
