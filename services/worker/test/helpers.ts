@@ -134,11 +134,12 @@ export async function runRequest(nc: NatsConnection, subjects: Subjects, o: RunO
   const ackP = requestTyped(nc, subjects.decodeRun(o.decodeWorkerId), wire.decodeRequest, decodeReq, wire.runAck, { timeoutMs: 5000, ...(o.headers ? { headers: o.headers } : {}) });
   const prefillP = o.prefillWorkerId && !o.skipPrefill
     ? requestTyped(nc, subjects.prefillRun(o.prefillWorkerId), wire.prefillRequest, { ...common, decodeWorkerId: o.decodeWorkerId }, wire.prefillResult, { timeoutMs: (o.transferTimeoutMs ?? 3000) + 2000, ...(o.headers ? { headers: o.headers } : {}) })
+        .catch(() => undefined) // a dead prefill worker never replies; the decode side must cope
     : undefined;
   const ack = await ackP;
-  if (!ack.accepted) return { ack, chunks: [], tokens: [], finish: FinishReason.ERROR, usage: undefined, error: ack.error, prefill: await prefillP?.catch(() => undefined) };
+  if (!ack.accepted) return { ack, chunks: [], tokens: [], finish: FinishReason.ERROR, usage: undefined, error: ack.error, prefill: await prefillP };
   const chunks = await stream;
-  const prefill = await prefillP?.catch(() => undefined);
+  const prefill = await prefillP;
   const last = chunks[chunks.length - 1];
   const tokens = chunks.flatMap((c) => c.tokens.map((t) => t.tokenId));
   return { ack, chunks, tokens, finish: last.finishReason, usage: last.usage, error: last.error, ...(prefill ? { prefill } : {}) };
