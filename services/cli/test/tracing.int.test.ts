@@ -20,18 +20,30 @@ import { Router, resolveRouterConfig } from '@duet/router';
 import { resolveWorkerConfig, Worker } from '@duet/worker';
 import { uniqueSubjects, withServers } from '@duet/testkit';
 
-const servers = withServers();
-const exporter = new InMemorySpanExporter();
-const provider = initTracing({ serviceName: 'duet-test', exporter });
-const silent = createLogger('test', { level: 'silent' });
-const subjects = uniqueSubjects();
-
 let work = '';
 let nc: NatsConnection;
 let router: Router;
 let workers: Worker[] = [];
 let server: Server;
 let backend: NatsBackend;
+
+// Registered before withServers(): after-hooks run in order, so the services stop while NATS is up.
+after(async () => {
+  server?.closeAllConnections();
+  server?.close();
+  await backend?.close();
+  await Promise.all(workers.map((w) => w.stop()));
+  await router?.stop();
+  await nc?.drain();
+  await rm(work, { recursive: true, force: true });
+});
+
+const servers = withServers();
+const exporter = new InMemorySpanExporter();
+const provider = initTracing({ serviceName: 'duet-test', exporter });
+const silent = createLogger('test', { level: 'silent' });
+const subjects = uniqueSubjects();
+
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'duet-trace-'));
@@ -53,15 +65,6 @@ before(async () => {
   for (let i = 0; i < 100 && !backend.ready(); i++) await new Promise((r) => setTimeout(r, 50)); // first heartbeats
 });
 
-after(async () => {
-  server?.closeAllConnections();
-  server?.close();
-  await backend?.close();
-  await Promise.all(workers.map((w) => w.stop()));
-  await router?.stop();
-  await nc?.drain();
-  await rm(work, { recursive: true, force: true });
-});
 
 test('gateway → router → prefill → transfer → decode is one trace of parent-child spans', async () => {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

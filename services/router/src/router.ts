@@ -113,6 +113,8 @@ export class Router {
     this.subs.forEach((s) => s.unsubscribe());
     this.subs = [];
     await this.nc?.drain().catch((err: unknown) => this.logger.warn({ err }, 'nats drain failed'));
+    // A failed drain (server gone) leaves the client reconnecting forever: close it for good.
+    if (this.nc && !this.nc.isClosed()) await this.nc.close();
     this.nc = null;
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }

@@ -163,6 +163,8 @@ export class Worker {
     ctx.loop.stop();
     await Promise.all([...ctx.transports.values()].map((t) => t.close()));
     if (!ctx.nc.isClosed()) await ctx.nc.drain().catch((err: unknown) => this.logger.warn({ err }, 'nats drain failed'));
+    // A failed drain (server gone) leaves the client reconnecting forever: close it for good.
+    if (!ctx.nc.isClosed()) await ctx.nc.close();
     await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
     ctx.engine.dispose();
     this.logger.info('stopped');
