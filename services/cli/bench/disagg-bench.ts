@@ -10,10 +10,8 @@
  * Flags: --preset tiny|small|bench (default bench), --reps N (default 5).
  */
 import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createModel, GENERATOR_VERSION, type PresetName } from '@duet/engine';
+import { ensureModel, GENERATOR_VERSION, type PresetName } from '@duet/engine';
 import { freePort } from '@duet/testkit';
 import { cacheDir } from '../src/commands/demo.ts';
 import { launchPlatform, runLogDir, type Platform } from '../src/launcher/platform.ts';
@@ -28,14 +26,7 @@ const MODES = [
 const log = (m: string): void => console.error(`[bench:disagg] ${m}`);
 
 async function benchModel(preset: PresetName): Promise<string> {
-  const dir = join(cacheDir(), 'models', `${preset}-llama-s0-g${GENERATOR_VERSION}`);
-  if (!existsSync(join(dir, 'config.json'))) {
-    const tmp = `${dir}.tmp-${process.pid}`;
-    await createModel({ arch: 'llama', preset, seed: 0, outDir: tmp });
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
-  }
-  return dir;
+  return ensureModel({ arch: 'llama', preset, seed: 0, outDir: join(cacheDir(), 'models', `${preset}-llama-s0-g${GENERATOR_VERSION}`) });
 }
 
 let salt = 0;

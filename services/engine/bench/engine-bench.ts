@@ -15,10 +15,8 @@
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { rename, rm } from 'node:fs/promises';
-import { createModel, GENERATOR_VERSION, loadModel, type LoadedModel } from '../src/model/index.ts';
+import { ensureModel, GENERATOR_VERSION, loadModel, type LoadedModel } from '../src/model/index.ts';
 import type { BackendName } from '../src/tfjs/backend.ts';
 import { measureMemoryReadGBps } from './membw/index.ts';
 import { measureDecode, measurePrefill, moeDomainPrompts, prefillPrompt, readBytesPerToken } from './measure.ts';
@@ -35,13 +33,7 @@ const { values: flags } = parseArgs({
 
 async function benchModel(arch: 'llama' | 'moe', preset: 'tiny' | 'small' | 'bench'): Promise<LoadedModel> {
   const dir = join(process.env.DUET_CACHE_DIR ?? join(homedir(), '.cache', 'duet'), 'models', `${preset}-${arch}-s0-g${GENERATOR_VERSION}`);
-  if (!existsSync(join(dir, 'config.json'))) {
-    const tmp = `${dir}.tmp-${process.pid}`;
-    await createModel({ arch, preset, seed: 0, outDir: tmp });
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
-  }
-  return loadModel(dir);
+  return loadModel(await ensureModel({ arch, preset, seed: 0, outDir: dir }));
 }
 
 const log = (msg: string): void => console.error(`[bench:engine] ${msg}`);

@@ -22,6 +22,7 @@ export {
 } from './kv/index.ts';
 export {
   createModel,
+  ensureModel,
   GENERATOR_VERSION,
   loadModel,
   parseModelConfig,

@@ -6,11 +6,10 @@
  * the demo shows the path (chat template → tokenizer → engine → streaming detokenizer), not a model.
  */
 import { existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { BACKEND_NAMES, createModel, GENERATOR_VERSION } from '@duet/engine';
+import { BACKEND_NAMES, ensureModel, GENERATOR_VERSION } from '@duet/engine';
 import { oneOf, optionalNumber, parseFlags } from '../args.ts';
 import { loadRuntime, runToCompletion } from './runtime.ts';
 
@@ -18,16 +17,11 @@ export function cacheDir(): string {
   return process.env.DUET_CACHE_DIR ?? join(homedir(), '.cache', 'duet');
 }
 
-/** The demo model folder, created on first use (atomically: written aside, then renamed). */
+/** The demo model folder, created on first use. */
 export async function ensureDemoModel(): Promise<string> {
   const dir = join(cacheDir(), 'models', `demo-llama-small-s0-g${GENERATOR_VERSION}`);
-  if (existsSync(join(dir, 'config.json'))) return dir;
-  const tmp = `${dir}.tmp-${process.pid}`;
-  console.log(`creating the demo model in ${dir} …`);
-  await createModel({ arch: 'llama', preset: 'small', seed: 0, outDir: tmp });
-  await rm(dir, { recursive: true, force: true });
-  await rename(tmp, dir);
-  return dir;
+  if (!existsSync(join(dir, 'config.json'))) console.log(`creating the demo model in ${dir} …`);
+  return ensureModel({ arch: 'llama', preset: 'small', seed: 0, outDir: dir });
 }
 
 export async function demo(argv: string[]): Promise<number> {

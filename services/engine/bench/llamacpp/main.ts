@@ -9,12 +9,10 @@
  * Prompts are built exactly as bench/engine-bench.ts and bench/measure.ts build Duet's.
  */
 import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createModel } from '../../src/model/create.ts';
+import { ensureModel } from '../../src/model/create.ts';
 import { MODEL_PRESETS, type PresetName } from '../../src/model/presets.ts';
 import { ensureGguf } from './convert.ts';
 import { measureLlamaCpp } from './runner.ts';
@@ -32,14 +30,7 @@ export function decodePrompt(vocabSize: number, i: number): number[] {
 }
 
 async function seededModel(preset: PresetName): Promise<string> {
-  const dir = join(REPO_ROOT, '.cache', 'models', `${preset}-llama-s0`);
-  if (!existsSync(join(dir, 'config.json'))) {
-    const tmp = `${dir}.tmp-${process.pid}`;
-    await createModel({ arch: 'llama', preset, seed: 0, outDir: tmp });
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
-  }
-  return dir;
+  return ensureModel({ arch: 'llama', preset, seed: 0, outDir: join(REPO_ROOT, '.cache', 'models', `${preset}-llama-s0`) });
 }
 
 async function main(): Promise<void> {

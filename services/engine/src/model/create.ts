@@ -4,7 +4,8 @@
  *   tokenizer.json · tokenizer_config.json
  * Same options → byte-identical files: seeded PRNG only, no timestamps, fixed key order.
  */
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Architecture } from './types.ts';
 import type { Dtype } from './dtype.ts';
@@ -122,4 +123,18 @@ export async function createModel(options: CreateModelOptions): Promise<void> {
     maxShardBytes: options.maxShardBytes,
     metadata: { format: 'pt' },
   });
+}
+
+/**
+ * A cached generated model: `outDir` is created on first use (written to a side folder, then
+ * renamed, so an interrupted run never leaves a half-written model) and reused after.
+ */
+export async function ensureModel(options: CreateModelOptions): Promise<string> {
+  const dir = options.outDir;
+  if (existsSync(join(dir, 'config.json'))) return dir;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await createModel({ ...options, outDir: tmp });
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+  return dir;
 }

@@ -15,7 +15,7 @@ export { INDEX_FILE, SINGLE_FILE, openCheckpoint, writeCheckpoint, type Checkpoi
 export { SUPPORTED_MODEL_TYPES, parseModelConfig } from './config.ts';
 export { loadModel } from './loader.ts';
 export { MODEL_PRESETS, type ModelPreset, type PresetName } from './presets.ts';
-export { createModel, GENERATOR_VERSION, type CreateModelOptions } from './create.ts';
+export { createModel, ensureModel, GENERATOR_VERSION, type CreateModelOptions } from './create.ts';
 export { CHAT_TEMPLATE, buildTokenizerConfig, buildTokenizerJson, specialTokenId } from './tokenizer-gen.ts';
 export { SPECIAL_TOKENS, TOKEN_DOMAINS, type DomainBlock, type DomainName, type TokenDomainSpec } from './vocab.ts';
 export {
