@@ -17,6 +17,9 @@ import {
 import { LoadReportSchema } from './gen/duet/v1/load_pb.ts';
 import { PlacementRequestSchema, PlacementResponseSchema } from './gen/duet/v1/placement_pb.ts';
 import { TokenChunkSchema } from './gen/duet/v1/tokens_pb.ts';
+import { RequestEventBatchSchema } from './gen/duet/v1/request_events_pb.ts';
+import { SloReportSchema } from './gen/duet/v1/slo_pb.ts';
+import { PolicyUpdateSchema } from './gen/duet/v1/policy_pb.ts';
 import { WorkerHeartbeatSchema } from './gen/duet/v1/worker_pb.ts';
 
 export interface EncodeOptions {
@@ -79,6 +82,9 @@ export const wire = {
   kvChunk: wireCodec(KvChunkSchema),
   kvCredit: wireCodec(KvCreditSchema),
   kvTransferControl: wireCodec(KvTransferControlSchema),
+  requestEventBatch: wireCodec(RequestEventBatchSchema),
+  sloReport: wireCodec(SloReportSchema),
+  policyUpdate: wireCodec(PolicyUpdateSchema),
 } as const;
 
 export type WireMessageName = keyof typeof wire;

@@ -87,6 +87,15 @@ export {
   LoadReportSchema,
 } from './gen/duet/v1/load_pb.ts';
 export {
+  type RequestEvent,
+  RequestEventSchema,
+  type RequestEventBatch,
+  RequestEventBatchSchema,
+  RequestPhase,
+} from './gen/duet/v1/request_events_pb.ts';
+export { type SloReport, SloReportSchema } from './gen/duet/v1/slo_pb.ts';
+export { type PolicyUpdate, PolicyUpdateSchema } from './gen/duet/v1/policy_pb.ts';
+export {
   type KvLayout,
   KvLayoutSchema,
   type KvTransferOffer,

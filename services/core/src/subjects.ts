@@ -80,6 +80,28 @@ export class Subjects {
     return `${this.prefix}.kv.snapshot.${subjectToken('workerId', workerId)}`;
   }
 
+  // ── request lifecycle, SLOs, policies ────────────────────────────────────────────────────
+  /** RequestEventBatch (prefill done / finished / rejected), published by the worker. */
+  requestEvents(workerId: string): string {
+    return `${this.prefix}.requests.events.${subjectToken('workerId', workerId)}`;
+  }
+  /** Subscribe (every router replica): every worker's request events. */
+  allRequestEvents(): string {
+    return `${this.prefix}.requests.events.*`;
+  }
+  /** SloReport, published by a gateway every interval. */
+  slo(sourceId: string): string {
+    return `${this.prefix}.slo.${subjectToken('sourceId', sourceId)}`;
+  }
+  /** Subscribe (planner): every gateway's SLO reports. */
+  allSlo(): string {
+    return `${this.prefix}.slo.*`;
+  }
+  /** PolicyUpdate carrying the effective RoutingPolicy; every router replica subscribes. */
+  routingPolicy(): string {
+    return `${this.prefix}.policy.routing`;
+  }
+
   // ── placement and work ───────────────────────────────────────────────────────────────────
   /** Request PlacementRequest → reply PlacementResponse; router replicas share it as a queue group. */
   routerPlace(): string {

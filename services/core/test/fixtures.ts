@@ -9,6 +9,7 @@ import {
   KvAbortReason,
   KvDtype,
   KvTransportKind,
+  RequestPhase,
   WorkerRole,
   WorkerState,
   type wire,
@@ -129,5 +130,39 @@ export const fixtures: Fixtures = {
   kvTransferControl: {
     transferId: 'xfer-1',
     msg: { case: 'abort', value: { reason: KvAbortReason.CHECKSUM_MISMATCH, message: 'chunk 3: crc mismatch' } },
+  },
+  requestEventBatch: {
+    workerId: 'prefill-0',
+    events: [
+      {
+        requestId: 'req-1',
+        workerId: 'prefill-0',
+        phase: RequestPhase.PREFILL_DONE,
+        promptTokens: 40,
+        expertHistogram: [{ layer: 0, tokensPerExpert: [30, 10, 0, 40] }],
+        blockHashes: hashes,
+        sentAtUnixMs: 1_700_000_002_000n,
+      },
+      { requestId: 'req-0', workerId: 'prefill-0', phase: RequestPhase.FINISHED, promptTokens: 12, generatedTokens: 9, sentAtUnixMs: 1_700_000_002_001n },
+    ],
+  },
+  sloReport: {
+    sourceId: 'gateway-0',
+    seq: 7n,
+    sentAtUnixMs: 1_700_000_003_000n,
+    windowMs: 5000,
+    finishedRequests: 12,
+    ttftMeanMs: 310.5,
+    ttftP90Ms: 820.25,
+    tpotMeanMs: 41.5,
+    tpotP90Ms: 60.75,
+    queuedRequests: 2,
+    inflightRequests: 9,
+  },
+  policyUpdate: {
+    kind: 'RoutingPolicy',
+    name: 'default',
+    generation: 3n,
+    documentJson: '{"apiVersion":"duet.dev/v1alpha1","kind":"RoutingPolicy","metadata":{"name":"default"},"spec":{}}',
   },
 };
