@@ -1,0 +1,54 @@
+/**
+ * One placement stage: filters (in order) → producers → scorers (weighted mean, each in [0,1]) →
+ * picker. Returns the chosen candidate and everything a decision log needs: what each filter
+ * removed and every surviving candidate's score breakdown.
+ */
+import type { CompiledStage } from '../policy/compile.ts';
+import type { Candidate, DecisionContext, ScoredCandidate, StageName } from '../plugins/types.ts';
+
+export interface StageOutcome {
+  stage: StageName;
+  chosen: ScoredCandidate | null;
+  scored: ScoredCandidate[];
+  /** Per filter that removed someone: which workers. */
+  removed: Array<{ filter: string; workers: string[] }>;
+  /** Candidates before filtering. */
+  considered: number;
+}
+
+function applyFilters(stage: CompiledStage, ctx: DecisionContext, candidates: Candidate[], removed: StageOutcome['removed']): Candidate[] {
+  let left = candidates;
+  for (const f of stage.filters) {
+    const kept = f.filter(ctx, left);
+    if (kept.length !== left.length) {
+      const keep = new Set(kept);
+      removed.push({ filter: f.type, workers: left.filter((c) => !keep.has(c)).map((c) => c.id) });
+    }
+    left = kept;
+    if (left.length === 0) break;
+  }
+  return left;
+}
+
+function score(stage: CompiledStage, ctx: DecisionContext, candidates: Candidate[]): ScoredCandidate[] {
+  const totalWeight = stage.scorers.reduce((a, s) => a + s.weight, 0);
+  const scored: ScoredCandidate[] = candidates.map((candidate) => ({ candidate, total: 0, breakdown: {} }));
+  for (const { plugin, weight } of stage.scorers) {
+    const values = plugin.score(ctx, candidates);
+    for (let i = 0; i < scored.length; i++) {
+      const v = Number.isFinite(values[i]) ? Math.min(1, Math.max(0, values[i])) : 0;
+      scored[i].breakdown[plugin.type] = v;
+      if (totalWeight > 0) scored[i].total += (weight * v) / totalWeight;
+    }
+  }
+  return scored;
+}
+
+export function runStage(stage: CompiledStage, ctx: DecisionContext, candidates: Candidate[]): StageOutcome {
+  const removed: StageOutcome['removed'] = [];
+  const left = applyFilters(stage, ctx, candidates, removed);
+  if (left.length === 0) return { stage: ctx.stage, chosen: null, scored: [], removed, considered: candidates.length };
+  for (const p of stage.producers) p.produce(ctx, left);
+  const scored = score(stage, ctx, left);
+  return { stage: ctx.stage, chosen: stage.picker.pick(ctx, scored), scored, removed, considered: candidates.length };
+}
