@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { WorkerState } from '@duet/core';
 import { parse as parseYaml } from 'yaml';
 import { PLUGINS, pluginFolder } from '../src/plugins/registry.ts';
-import { toCandidate, type Candidate, type DecisionContext, type PluginKind, type RoutingState, type StageName } from '../src/plugins/types.ts';
+import { toCandidate, type Candidate, type DecisionContext, type FilterPlugin, type PickerPlugin, type PluginKind, type ProducerPlugin, type RoutingState, type ScorerPlugin, type StageName } from '../src/plugins/types.ts';
 import { compilePolicy } from '../src/policy/compile.ts';
 import { request, stateOf, vec, workers, type StateSpec } from './support/state.ts';
 import type { PlacementRequest } from '@duet/core';
@@ -18,10 +18,10 @@ function ctxOf(state: RoutingState, req: PlacementRequest = request(), stage: St
   return { request: req, state, stage, promptBlocks: req.blockHashes.length, memo: new Map() };
 }
 
-function make<K extends PluginKind>(kind: K, type: string, parameters: Record<string, unknown> = {}) {
+function make(kind: PluginKind, type: string, parameters: Record<string, unknown> = {}): unknown {
   const f = PLUGINS[kind].get(type);
   assert.ok(f, `${kind} ${type} registered`);
-  return f.create(f.parameters.parse(parameters) as never) as ReturnType<NonNullable<typeof f>['create']>;
+  return f.create(f.parameters.parse(parameters));
 }
 
 function setup(spec: Omit<StateSpec, 'workers'> & { workers: Parameters<typeof workers> }, req?: PlacementRequest) {
@@ -32,8 +32,8 @@ function setup(spec: Omit<StateSpec, 'workers'> & { workers: Parameters<typeof w
 }
 
 const scores = (kind: 'scorer', type: string, s: ReturnType<typeof setup>, params: Record<string, unknown> = {}) => {
-  const p = make(kind, type, params) as import('../src/plugins/types.ts').ScorerPlugin;
-  for (const need of p.requires) (make('producer', need) as import('../src/plugins/types.ts').ProducerPlugin).produce(s.ctx, s.cands);
+  const p = make(kind, type, params) as ScorerPlugin;
+  for (const need of p.requires) (make('producer', need) as ProducerPlugin).produce(s.ctx, s.cands);
   return [...p.score(s.ctx, s.cands)].map((x) => Math.round(x * 1000) / 1000);
 };
 
@@ -43,17 +43,17 @@ describe('filters', () => {
       { workers: [{ id: 'a' }, { id: 'b', state: WorkerState.DRAINING }, { id: 'c', model: 'other' }, { id: 'd' }] },
       request({ exclude: ['d'] }),
     );
-    const f = make('filter', 'healthy') as import('../src/plugins/types.ts').FilterPlugin;
+    const f = make('filter', 'healthy') as FilterPlugin;
     assert.deepEqual(f.filter(s.ctx, s.cands).map((c) => c.id), ['a']);
   });
 
   test('kv-capacity counts reserved blocks, the request and its cached prefix', () => {
     // request: 4 prompt blocks + 16 tokens → ceil(80/16) = 5 blocks needed on a decode worker.
     const s = setup({ workers: [{ id: 'a', kvBlocksTotal: 100 }, { id: 'b', kvBlocksTotal: 100 }, { id: 'c', kvBlocksTotal: 100 }], loads: { a: { decodeBlocks: 95 }, b: { decodeBlocks: 96 }, c: { decodeBlocks: 98 } }, prefix: { c: 3 } });
-    const f = make('filter', 'kv-capacity') as import('../src/plugins/types.ts').FilterPlugin;
+    const f = make('filter', 'kv-capacity') as FilterPlugin;
     // a: 95+5=100 ok; b: 96+5=101 no; c: 98 + (5-3) = 100 ok.
     assert.deepEqual(f.filter(s.ctx, s.cands).map((c) => c.id), ['a', 'c']);
-    const strict = make('filter', 'kv-capacity', { maxUtilization: 0.5 }) as import('../src/plugins/types.ts').FilterPlugin;
+    const strict = make('filter', 'kv-capacity', { maxUtilization: 0.5 }) as FilterPlugin;
     assert.deepEqual(strict.filter(s.ctx, s.cands), []);
   });
 });
@@ -102,7 +102,7 @@ describe('pickers', () => {
   };
 
   test('max-score takes the best; ties are broken by the random source', () => {
-    const p = make('picker', 'max-score') as import('../src/plugins/types.ts').PickerPlugin;
+    const p = make('picker', 'max-score') as PickerPlugin;
     const a = scored(['a', 'b', 'c'], [0.2, 0.9, 0.5]);
     assert.equal(p.pick(a.ctx, a.scored)?.candidate.id, 'b');
     const tie0 = scored(['a', 'b', 'c'], [0.9, 0.9, 0.5], { random: [0] });
@@ -113,18 +113,18 @@ describe('pickers', () => {
   });
 
   test('lowest-cost = prefillWeight · uncached blocks + in-flight blocks', () => {
-    const p = make('picker', 'lowest-cost', { prefillWeight: 1 }) as import('../src/plugins/types.ts').PickerPlugin;
+    const p = make('picker', 'lowest-cost', { prefillWeight: 1 }) as PickerPlugin;
     // 4 prompt blocks. a: holds 4, 10 reserved blocks → 0 + 10; b: holds 0, idle → 4; c: holds 2, 32 prefill tokens → 2 + 2 = 4 (tie b/c).
     const s = scored(['a', 'b', 'c'], [0, 0, 0], { prefix: { a: 4, c: 2 }, loads: { a: { decodeBlocks: 10 }, c: { prefillTokens: 32 } }, random: [0.99] });
     for (const x of s.scored) x.candidate.prefixBlocks = s.ctx.state.matchPrefix([]).get(x.candidate.id) ?? 0;
     assert.equal(p.pick(s.ctx, s.scored)?.candidate.id, 'c');
-    const heavy = make('picker', 'lowest-cost', { prefillWeight: 5 }) as import('../src/plugins/types.ts').PickerPlugin;
+    const heavy = make('picker', 'lowest-cost', { prefillWeight: 5 }) as PickerPlugin;
     // a: 10; b: 20; c: 10 + 2 = 12 → a.
     assert.equal(heavy.pick(s.ctx, s.scored)?.candidate.id, 'a');
   });
 
   test('round-robin rotates in id order regardless of scores', () => {
-    const p = make('picker', 'round-robin') as import('../src/plugins/types.ts').PickerPlugin;
+    const p = make('picker', 'round-robin') as PickerPlugin;
     const s = scored(['b', 'a'], [1, 0]);
     assert.deepEqual([1, 2, 3].map(() => p.pick(s.ctx, s.scored)?.candidate.id), ['a', 'b', 'a']);
   });

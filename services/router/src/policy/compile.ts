@@ -49,7 +49,7 @@ function build<K extends PluginKind>(kind: K, ref: PluginRef, path: string) {
   if (!factory) throw new PolicyError(`${path}.type`, `unknown ${kind} "${ref.type}" (known: ${[...PLUGINS[kind].keys()].join(', ')})`);
   const parsed = factory.parameters.safeParse(ref.parameters ?? {});
   if (!parsed.success) throw firstIssue(`${path}.parameters`, parsed.error);
-  return factory.create(parsed.data as never);
+  return factory.create(parsed.data);
 }
 
 function compileStage(spec: StageSpec, path: string): CompiledStage {
