@@ -21,6 +21,7 @@ import { RequestEventBatchSchema } from './gen/duet/v1/request_events_pb.ts';
 import { SloReportSchema } from './gen/duet/v1/slo_pb.ts';
 import { PolicyUpdateSchema } from './gen/duet/v1/policy_pb.ts';
 import { WorkerHeartbeatSchema } from './gen/duet/v1/worker_pb.ts';
+import { WorkerControlReplySchema, WorkerControlRequestSchema } from './gen/duet/v1/control_pb.ts';
 
 export interface EncodeOptions {
   /** Refuse to return more bytes than this (e.g. the server's max_payload): fail here, named. */
@@ -85,6 +86,8 @@ export const wire = {
   requestEventBatch: wireCodec(RequestEventBatchSchema),
   sloReport: wireCodec(SloReportSchema),
   policyUpdate: wireCodec(PolicyUpdateSchema),
+  workerControlRequest: wireCodec(WorkerControlRequestSchema),
+  workerControlReply: wireCodec(WorkerControlReplySchema),
 } as const;
 
 export type WireMessageName = keyof typeof wire;

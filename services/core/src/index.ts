@@ -96,6 +96,12 @@ export {
 export { type SloReport, SloReportSchema } from './gen/duet/v1/slo_pb.ts';
 export { type PolicyUpdate, PolicyUpdateSchema } from './gen/duet/v1/policy_pb.ts';
 export {
+  type WorkerControlRequest,
+  WorkerControlRequestSchema,
+  type WorkerControlReply,
+  WorkerControlReplySchema,
+} from './gen/duet/v1/control_pb.ts';
+export {
   type KvLayout,
   KvLayoutSchema,
   type KvTransferOffer,

@@ -66,6 +66,10 @@ export class Subjects {
   allLoads(): string {
     return `${this.prefix}.load.*`;
   }
+  /** Request WorkerControlRequest → reply WorkerControlReply (drain, status), served by the worker. */
+  workerControl(workerId: string): string {
+    return `${this.prefix}.workers.control.${subjectToken('workerId', workerId)}`;
+  }
 
   // ── KV events ────────────────────────────────────────────────────────────────────────────
   /** KvEventBatch, published by the worker. */

@@ -165,4 +165,6 @@ export const fixtures: Fixtures = {
     generation: 3n,
     documentJson: '{"apiVersion":"duet.dev/v1alpha1","kind":"RoutingPolicy","metadata":{"name":"default"},"spec":{}}',
   },
+  workerControlRequest: { requesterId: 'autoscaler-0', drain: true, deadlineMs: 600_000 },
+  workerControlReply: { workerId: 'decode-1', state: WorkerState.DRAINING, inflight: 3, drained: false, cancelledAtDeadline: 0 },
 };

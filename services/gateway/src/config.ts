@@ -28,6 +28,10 @@ export const gatewayConfigSchema = z.object({
   kvTransferTimeoutMs: z.number().int().min(1).default(10_000),
   /** Tokens per KV block; must match the workers' (block hashes depend on it). */
   blockSize: z.number().int().min(1).default(16),
+  /** Id in SLO reports (`duet.slo.<id>`); default `gateway-<pid>`. */
+  gatewayId: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+  /** Period of the SLO reports the planner scales on. */
+  sloReportIntervalMs: z.number().int().min(100).default(5000),
   /** Run an in-process engine instead of NATS workers (one per model folder). */
   aggregated: z.boolean().default(false),
 });

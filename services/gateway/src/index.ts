@@ -17,3 +17,4 @@ export { NatsBackend, type NatsBackendOptions } from './backend/nats-backend.ts'
 export { GATEWAY_METRIC_NAMES, createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 export { loadModelRegistry, loadServedModel, parseModelSource, type ModelRegistry, type ModelSource, type ServedModel } from './models.ts';
 export { gatewayConfigSchema, type GatewayConfig } from './config.ts';
+export { SloReporter, SloWindow, percentile, type RequestTiming, type SloReporterOptions } from './slo-reporter.ts';

@@ -13,6 +13,7 @@ import { LocalEngineBackend } from './backend/local-engine.ts';
 import { NatsBackend } from './backend/nats-backend.ts';
 import type { InferenceBackend } from './backend/types.ts';
 import { loadModelRegistry, parseModelSource, type ModelRegistry } from './models.ts';
+import { SloReporter } from './slo-reporter.ts';
 
 const logger = createLogger('gateway');
 
@@ -24,8 +25,12 @@ async function localBackend(models: ModelRegistry, cfg: GatewayConfig): Promise<
 
 async function natsBackend(cfg: GatewayConfig): Promise<{ backend: InferenceBackend; nc: NatsConnection }> {
   const nc = await connectNats({ url: cfg.natsUrl, name: 'gateway' });
+  const subjects = new Subjects(cfg.subjectPrefix);
+  const slo = new SloReporter({ gatewayId: cfg.gatewayId ?? `gateway-${process.pid}`, intervalMs: cfg.sloReportIntervalMs });
+  slo.start(nc, subjects, logger);
   const backend = new NatsBackend(nc, {
-    subjects: new Subjects(cfg.subjectPrefix),
+    subjects,
+    slo,
     logger,
     placementTimeoutMs: cfg.placementTimeoutMs,
     runAckTimeoutMs: cfg.runAckTimeoutMs,

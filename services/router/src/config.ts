@@ -1,6 +1,8 @@
 /** The router's one options object (flags / `DUET_*` env via parseServiceConfig), defaults here. */
 import { parseServiceConfig } from '@duet/core';
 import { z } from 'zod';
+import { DEFAULT_ACCOUNTING_KEY_PREFIX } from './accounting/index.ts';
+import { DEFAULT_POLICY } from './policy/load.ts';
 
 export const routerConfigSchema = z.object({
   /** Default `router-<pid>`. */
@@ -17,6 +19,22 @@ export const routerConfigSchema = z.object({
   metricsPort: z.number().int().min(0).max(65535).default(0),
   /** Router replicas share duet.router.place through this NATS queue group. */
   queueGroup: z.string().default('duet-router'),
+  /**
+   * The RoutingPolicy: a built-in name (round-robin, least-load, prefix-load, prefix-load-expert,
+   * lowest-cost; services/router/policies/) or a YAML/JSON file. PolicyUpdates on NATS for the same
+   * metadata.name replace it live.
+   */
+  policy: z.string().min(1).default(DEFAULT_POLICY),
+  /** How often the policy file is checked for changes (ms); 0 = never. */
+  policyWatchMs: z.number().int().min(0).default(1000),
+  /** Share in-flight accounting with other router replicas through this Redis; unset = in process. */
+  redisUrl: z.string().optional(),
+  /** Redis key prefix of the shared accounting; replicas of one deployment use the same one. */
+  accountingKeyPrefix: z.string().min(1).default(DEFAULT_ACCOUNTING_KEY_PREFIX),
+  /** A reservation whose completion events never came is given back after this long (ms). */
+  reservationTtlMs: z.number().int().positive().default(10 * 60_000),
+  /** Decisions re-made after an accounting conflict before reserving unconditionally. */
+  casRetries: z.number().int().min(0).default(3),
 });
 
 export type RouterConfigInput = z.input<typeof routerConfigSchema>;

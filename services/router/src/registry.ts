@@ -21,9 +21,11 @@ export const isPrefillOnly = (w: LiveWorker): boolean => w.info.role === WorkerR
 export class WorkerRegistry {
   private readonly workers = new Map<string, LiveWorker>();
 
+  /** `onGone` hears every worker that leaves: expired, or said STOPPING. */
   constructor(
     private readonly missedBeats: number,
     private readonly now: () => number = Date.now,
+    private readonly onGone: (workerId: string) => void = () => {},
   ) {}
 
   /** Applies a beat; returns true when the worker is new to this registry. */
@@ -31,7 +33,10 @@ export class WorkerRegistry {
     const info = hb.worker;
     if (!info?.workerId) return false;
     const known = this.workers.get(info.workerId);
-    if (hb.state === WorkerState.STOPPING) return (this.workers.delete(info.workerId), false);
+    if (hb.state === WorkerState.STOPPING) {
+      if (this.workers.delete(info.workerId)) this.onGone(info.workerId);
+      return false;
+    }
     if (known && hb.seq <= known.seq && hb.seq !== 1n) return false; // seq 1 again: the worker restarted
     this.workers.set(info.workerId, { info, state: hb.state, intervalMs: hb.intervalMs || 1000, lastSeenMs: this.now(), seq: hb.seq });
     return !known;
@@ -40,7 +45,11 @@ export class WorkerRegistry {
   /** Drops expired workers and returns the live ones (any state), ordered by id for stable round-robin. */
   live(): LiveWorker[] {
     const t = this.now();
-    for (const [id, w] of this.workers) if (t - w.lastSeenMs > this.missedBeats * w.intervalMs) this.workers.delete(id);
+    for (const [id, w] of this.workers) {
+      if (t - w.lastSeenMs <= this.missedBeats * w.intervalMs) continue;
+      this.workers.delete(id);
+      this.onGone(id);
+    }
     return [...this.workers.values()].sort((a, b) => (a.info.workerId < b.info.workerId ? -1 : 1));
   }
 

@@ -1,44 +1,50 @@
 /**
- * The placement service: a live registry fed by duet.workers.heartbeat.*, and
- * PlacementRequest → PlacementResponse on duet.router.place (replicas share a queue group).
+ * The placement service. Inputs, all pushed over NATS core:
+ *   duet.workers.heartbeat.*  → the live registry (a new worker → a KV snapshot request)
+ *   duet.kv.events.*          → the prefix index (KvEventSync: gaps and restarts → snapshots)
+ *   duet.load.*               → latest LoadReport per worker (expert load; idle → accounting drift fix)
+ *   duet.requests.events.*    → accounting releases, expert profiles by prefix
+ *   duet.policy.routing       → live RoutingPolicy updates (also: the policy file is watched)
+ * and PlacementRequest → PlacementResponse on duet.router.place (replicas share a queue group).
  *
  *   new Router(config) (no I/O) ─▶ start() ─▶ answering ─▶ stop()
  */
-import { ErrorCode, Subjects, connectNats, createLogger, createRegistry, extractTraceContext, getTracer, metricName, serveMetrics, wire, type Logger } from '@duet/core';
+import { ErrorCode, Subjects, connectNats, createLogger, extractTraceContext, getTracer, serveMetrics, wire, type Logger, type PlacementRequest } from '@duet/core';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import type { Server } from 'node:http';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createAccounting, isIdleReport, type LoadAccounting } from './accounting/index.ts';
 import type { RouterConfig } from './config.ts';
-import { RoundRobinPlacer, type Placer, type PlacementResponseInit } from './placer.ts';
+import { FleetState } from './fleet.ts';
+import { KvEventSync } from './index/index.ts';
+import { PolicyPlacer, type PlacementOutcome } from './placement.ts';
+import type { PlacementResponseInit } from './placer.ts';
+import { LivePolicy } from './policy/live.ts';
 import { WorkerRegistry } from './registry.ts';
+import { RequestEventHandler } from './request-events.ts';
+import { RouterMetrics } from './metrics.ts';
 
 export interface RouterDeps {
-  placer?: Placer;
   logger?: Logger;
   /** Clock for heartbeat expiry (tests). */
   now?: () => number;
+  /** Tie-break randomness (tests). */
+  random?: () => number;
+  /** Replaces the accounting built from the config (tests). */
+  accounting?: LoadAccounting;
   defaultMetrics?: boolean;
-}
-
-class RouterMetrics {
-  readonly registry: Registry;
-  readonly decisions: Counter<'result'>;
-  readonly decisionSeconds: Histogram;
-
-  constructor(live: () => number, defaultMetrics: boolean) {
-    const r = (this.registry = createRegistry('router', { defaultMetrics }));
-    this.decisions = new Counter({ name: metricName('router', 'decisions', 'total'), help: 'Placement decisions by result', labelNames: ['result'], registers: [r] });
-    this.decisionSeconds = new Histogram({ name: metricName('router', 'decision', 'seconds'), help: 'Time to place one request', buckets: [1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05], registers: [r] });
-    new Gauge({ name: metricName('router', 'live', 'workers'), help: 'Workers with a recent heartbeat', registers: [r], collect() { this.set(live()); } });
-  }
 }
 
 export class Router {
   readonly registry: WorkerRegistry;
+  readonly fleet: FleetState;
+  readonly policy: LivePolicy;
+  readonly accounting: LoadAccounting;
   readonly logger: Logger;
-  private readonly placer: Placer;
+  private readonly placer: PolicyPlacer;
+  private readonly events: RequestEventHandler;
   private readonly metrics: RouterMetrics;
   private nc: NatsConnection | null = null;
+  private kvSync: KvEventSync | null = null;
   private subs: Subscription[] = [];
   private server: Server | null = null;
   private boundMetricsPort = 0;
@@ -47,23 +53,46 @@ export class Router {
     readonly config: RouterConfig,
     deps: RouterDeps = {},
   ) {
-    this.registry = new WorkerRegistry(config.missedBeats, deps.now);
-    this.placer = deps.placer ?? new RoundRobinPlacer();
     this.logger = (deps.logger ?? createLogger('router')).child({ routerId: config.routerId });
-    this.metrics = new RouterMetrics(() => this.registry.live().length, deps.defaultMetrics ?? true);
+    this.registry = new WorkerRegistry(config.missedBeats, deps.now, (id) => this.onWorkerGone(id));
+    this.fleet = new FleetState(this.registry, deps.random);
+    this.policy = new LivePolicy(config.policy, this.logger);
+    this.accounting =
+      deps.accounting ??
+      createAccounting({ redisUrl: config.redisUrl, keyPrefix: config.accountingKeyPrefix, reservationTtlMs: config.reservationTtlMs }, { now: deps.now });
+    this.placer = new PolicyPlacer(this.fleet, this.accounting, this.policy, this.logger, config.casRetries);
+    this.events = new RequestEventHandler(this.fleet, this.accounting, this.logger);
+    this.metrics = new RouterMetrics(this, deps.defaultMetrics ?? true);
   }
 
   get metricsPort(): number {
     return this.boundMetricsPort;
   }
 
+  /** KV event sync counters (null before start). */
+  get kvSyncCounters(): ReturnType<KvEventSync['counters']> | null {
+    return this.kvSync?.counters() ?? null;
+  }
+
+  get requestEventCounts(): RequestEventHandler['counts'] {
+    return this.events.counts;
+  }
+
   async start(): Promise<void> {
     const c = this.config;
-    this.logger.info({ config: c }, 'effective config');
+    this.logger.info({ config: { ...c, redisUrl: c.redisUrl ? '(set)' : undefined }, policy: this.policy.current.name }, 'effective config');
     const nc = (this.nc = await connectNats({ url: c.natsUrl, name: `duet-router-${c.routerId}` }));
     const subjects = new Subjects(c.subjectPrefix);
-    this.subs.push(nc.subscribe(subjects.allWorkerHeartbeats(), { callback: (err, msg) => !err && this.onHeartbeat(msg) }));
-    this.subs.push(nc.subscribe(subjects.routerPlace(), { queue: c.queueGroup, callback: (err, msg) => !err && this.onPlace(msg) }));
+    this.kvSync = new KvEventSync({ nc, subjects, index: this.fleet.index, requesterId: c.routerId, logger: this.logger });
+    const on = (subject: string, handle: (msg: Msg) => void, queue?: string) =>
+      this.subs.push(nc.subscribe(subject, { queue, callback: (err, msg) => !err && handle(msg) }));
+    on(subjects.allWorkerHeartbeats(), (m) => this.onHeartbeat(m));
+    on(subjects.allLoads(), (m) => this.onLoad(m));
+    on(subjects.allRequestEvents(), (m) => this.onRequestEvents(m));
+    on(subjects.routingPolicy(), (m) => this.onPolicyUpdate(m));
+    on(subjects.routerPlace(), (m) => this.onPlace(m), c.queueGroup);
+    this.kvSync.start(this.registry.live().map((w) => w.info.workerId));
+    this.policy.watch(c.policyWatchMs);
     await nc.flush();
     const served = await serveMetrics(this.metrics.registry, c.metricsPort);
     this.server = served.server;
@@ -74,48 +103,92 @@ export class Router {
   private onHeartbeat(msg: Msg): void {
     try {
       const hb = wire.workerHeartbeat.decode(msg.data);
-      if (this.registry.observe(hb)) this.logger.info({ workerId: hb.worker?.workerId, role: hb.worker?.role }, 'worker joined');
+      if (!this.registry.observe(hb)) return;
+      const id = hb.worker!.workerId;
+      this.logger.info({ workerId: id, role: hb.worker?.role }, 'worker joined');
+      this.kvSync?.onWorkerSeen(id);
     } catch (err) {
       this.logger.warn({ err }, 'malformed heartbeat');
     }
   }
 
-  /** Places one request; the answer is always a PlacementResponse (errors included). */
-  placeBytes(data: Uint8Array): PlacementResponseInit {
-    let req;
+  private onWorkerGone(workerId: string): void {
+    this.logger.info({ workerId }, 'worker left');
+    this.kvSync?.onWorkerGone(workerId);
+    this.fleet.forget(workerId);
+    this.accounting.dropWorker(workerId).catch((err: unknown) => this.logger.warn({ err, workerId }, 'accounting dropWorker failed'));
+  }
+
+  private onLoad(msg: Msg): void {
+    let r;
+    try {
+      r = wire.loadReport.decode(msg.data);
+    } catch (err) {
+      return this.logger.warn({ err }, 'malformed load report');
+    }
+    if (!this.fleet.onLoadReport(r) || !isIdleReport(r)) return;
+    this.accounting.reconcileIdle(r.workerId, Number(r.sentAtUnixMs)).catch((err: unknown) => this.logger.warn({ err, workerId: r.workerId }, 'accounting reconcile failed'));
+  }
+
+  private onRequestEvents(msg: Msg): void {
+    try {
+      this.events.apply(wire.requestEventBatch.decode(msg.data)).catch((err: unknown) => this.logger.warn({ err }, 'request events failed'));
+    } catch (err) {
+      this.logger.warn({ err }, 'malformed request events');
+    }
+  }
+
+  private onPolicyUpdate(msg: Msg): void {
+    try {
+      this.policy.applyUpdate(wire.policyUpdate.decode(msg.data));
+    } catch (err) {
+      this.logger.warn({ err }, 'malformed policy update');
+    }
+  }
+
+  /** Places one request; always a PlacementResponse (errors included), never a throw. */
+  async placeBytes(data: Uint8Array): Promise<{ response: PlacementResponseInit; outcome: PlacementOutcome | null }> {
+    let req: PlacementRequest;
     try {
       req = wire.placementRequest.decode(data);
     } catch (err) {
-      return { result: { case: 'error', value: { code: ErrorCode.INVALID_REQUEST, message: (err as Error).message } } };
+      return { response: { result: { case: 'error', value: { code: ErrorCode.INVALID_REQUEST, message: (err as Error).message } } }, outcome: null };
     }
-    const res = this.placer.place(req, this.registry.live());
-    const r = res.result;
-    if (r?.case === 'placed') this.logger.debug({ requestId: req.requestId, prefill: r.value.prefillWorkerId, decode: r.value.decodeWorkerId, reason: r.value.reason }, 'placed');
-    else if (r?.case === 'noCapacity') this.logger.debug({ requestId: req.requestId, reason: r.value.reason }, 'no capacity');
-    return res;
+    try {
+      const outcome = await this.placer.place(req);
+      return { response: outcome.decision.response, outcome };
+    } catch (err) {
+      this.logger.error({ err, requestId: req.requestId }, 'placement failed');
+      return { response: { result: { case: 'error', value: { code: ErrorCode.INTERNAL, message: `placement failed: ${(err as Error).message}` } } }, outcome: null };
+    }
   }
 
   /** One placement, in a `router.place` span that continues the caller's trace (NATS headers). */
   private onPlace(msg: Msg): void {
     const span = getTracer('router').startSpan('router.place', {}, extractTraceContext(msg.headers));
     const t0 = performance.now();
-    const res = this.placeBytes(msg.data);
-    const result = res.result?.case ?? 'error';
-    this.metrics.decisions.inc({ result });
-    this.metrics.decisionSeconds.observe((performance.now() - t0) / 1000);
-    span.setAttribute('duet.placement.result', result);
-    if (res.result?.case === 'placed') span.setAttribute('duet.placement.decode_worker', res.result.value.decodeWorkerId ?? '');
-    span.end();
-    msg.respond(wire.placementResponse.encode(res));
+    this.placeBytes(msg.data)
+      .then(({ response, outcome }) => {
+        const result = response.result?.case ?? 'error';
+        this.metrics.observeDecision(result, (performance.now() - t0) / 1000, outcome);
+        span.setAttribute('duet.placement.result', result);
+        if (response.result?.case === 'placed') span.setAttribute('duet.placement.decode_worker', response.result.value.decodeWorkerId ?? '');
+        msg.respond(wire.placementResponse.encode(response));
+      })
+      .catch((err: unknown) => this.logger.error({ err }, 'placement reply failed'))
+      .finally(() => span.end());
   }
 
   async stop(): Promise<void> {
     this.subs.forEach((s) => s.unsubscribe());
     this.subs = [];
+    this.kvSync?.stop();
+    this.policy.stop();
     await this.nc?.drain().catch((err: unknown) => this.logger.warn({ err }, 'nats drain failed'));
     // A failed drain (server gone) leaves the client reconnecting forever: close it for good.
     if (this.nc && !this.nc.isClosed()) await this.nc.close();
     this.nc = null;
+    await this.accounting.close().catch((err: unknown) => this.logger.warn({ err }, 'accounting close failed'));
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }

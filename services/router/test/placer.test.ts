@@ -1,5 +1,5 @@
 /**
- * RoundRobinPlacer and WorkerRegistry as pure functions of their inputs (an injected clock), with
+ * The round-robin policy and WorkerRegistry as pure functions of their inputs (an injected clock), with
  * the expected placements written out: id order, independent cursors, typed NoCapacity.
  */
 import { describe, test } from 'node:test';
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
 import { PlacementRequestSchema, WorkerHeartbeatSchema, WorkerRole, WorkerState } from '@duet/core';
 import { createLogger } from '@duet/core';
-import { RoundRobinPlacer, Router, WorkerRegistry, resolveRouterConfig, type LiveWorker } from '../src/index.ts';
+import { Router, WorkerRegistry, decide, loadPolicy, resolveRouterConfig, type LiveWorker } from '../src/index.ts';
 
 const beat = (id: string, role: WorkerRole, seq = 1n, state = WorkerState.READY, model = 'm') =>
   create(WorkerHeartbeatSchema, { worker: { workerId: id, role, model }, seq, state, intervalMs: 100 });
@@ -20,31 +20,32 @@ function fleetOf(...beats: ReturnType<typeof beat>[]): LiveWorker[] {
   return reg.live();
 }
 
-function picks(placer: RoundRobinPlacer, workers: LiveWorker[], n: number, req = request()): string[] {
-  return Array.from({ length: n }, () => {
-    const r = placer.place(req, workers).result;
-    if (r?.case === 'placed') return `${r.value.prefillWorkerId ?? '-'}→${r.value.decodeWorkerId}`;
-    return r?.case ?? 'none';
-  });
-}
 
-describe('RoundRobinPlacer', () => {
+describe('round-robin policy', () => {
+  const policy = loadPolicy('round-robin');
+  function picks(workers: LiveWorker[], n: number, req = request()): string[] {
+    const state = { workers, loads: new Map(), reports: new Map(), matchPrefix: () => new Map<string, number>(), predictProfile: () => null, expertMix: () => null, expertPressure: () => null, random: () => 0 };
+    return Array.from({ length: n }, () => {
+      const r = decide(policy, req, state).response.result;
+      if (r?.case === 'placed') return `${r.value.prefillWorkerId ?? '-'}→${r.value.decodeWorkerId}`;
+      return r?.case ?? 'none';
+    });
+  }
+
   test('decode side rotates over decode|both in id order; prefill side has its own cursor', () => {
     const workers = fleetOf(beat('d2', WorkerRole.BOTH), beat('d1', WorkerRole.DECODE), beat('p1', WorkerRole.PREFILL));
-    // one prefill worker: p1 every time; d1, d2, d1 by id.
-    assert.deepEqual(picks(new RoundRobinPlacer(), workers, 3), ['p1→d1', 'p1→d2', 'p1→d1']);
+    assert.deepEqual(picks(workers, 3), ['p1→d1', 'p1→d2', 'p1→d1']);
   });
 
   test('other models, draining and excluded workers are not candidates; none left → noCapacity', () => {
     const workers = fleetOf(beat('a', WorkerRole.DECODE), beat('b', WorkerRole.DECODE, 1n, WorkerState.DRAINING), beat('c', WorkerRole.DECODE, 1n, WorkerState.READY, 'other'));
-    assert.deepEqual(picks(new RoundRobinPlacer(), workers, 2), ['-→a', '-→a']);
-    assert.deepEqual(picks(new RoundRobinPlacer(), workers, 1, request({ exclude: ['a'] })), ['noCapacity']);
-    assert.deepEqual(picks(new RoundRobinPlacer(), workers, 1, request({ model: 'other' })), ['-→c']);
+    assert.deepEqual(picks(workers, 2), ['-→a', '-→a']);
+    assert.deepEqual(picks(workers, 1, request({ exclude: ['a'] })), ['noCapacity']);
+    assert.deepEqual(picks(workers, 1, request({ model: 'other' })), ['-→c']);
   });
 
   test('an empty fleet is a typed NoCapacity, never an exception', () => {
-    const r = new RoundRobinPlacer().place(request(), []).result;
-    assert.equal(r?.case, 'noCapacity');
+    assert.deepEqual(picks([], 1), ['noCapacity']);
   });
 });
 
@@ -66,8 +67,8 @@ describe('WorkerRegistry', () => {
   });
 });
 
-test('a malformed PlacementRequest is answered with INVALID_REQUEST, not an exception', () => {
+test('a malformed PlacementRequest is answered with INVALID_REQUEST, not an exception', async () => {
   const router = new Router(resolveRouterConfig({}), { defaultMetrics: false, logger: createLogger('router', { level: 'silent' }) });
-  const r = router.placeBytes(new Uint8Array([0xff, 0xff, 0xff])).result;
+  const r = (await router.placeBytes(new Uint8Array([0xff, 0xff, 0xff]))).response.result;
   assert.equal(r?.case, 'error');
 });

@@ -26,7 +26,7 @@ const seqs = new Map<string, bigint>();
 async function fleet(): Promise<Fleet> {
   const subjects = uniqueSubjects();
   const clock = { t: 1_000_000 };
-  const config = resolveRouterConfig({ natsUrl: servers.nats.url, subjectPrefix: subjects.prefix, missedBeats: 3 });
+  const config = resolveRouterConfig({ natsUrl: servers.nats.url, subjectPrefix: subjects.prefix, missedBeats: 3, policy: 'round-robin' });
   const router = new Router(config, { now: () => clock.t, defaultMetrics: false, logger: createLogger('router', { level: 'silent' }) });
   await router.start();
   const nc = await connect({ servers: servers.nats.url });
@@ -86,11 +86,11 @@ describe('router (round-robin placement)', () => {
     f.beat('d2', WorkerRole.BOTH);
   });
 
-  test('prefill-less fleet places decode-only with reason "no prefill worker"', async () => {
+  test('no usable prefill worker → decode-only placement whose reason says why', async () => {
     const r = await f.place(['p1', 'p2']);
     assert.equal(r.result.case, 'placed');
     assert.equal(r.result.value.prefillWorkerId, undefined);
-    assert.equal(r.result.value.reason, 'no prefill worker');
+    assert.equal(r.result.value.reason, 'round-robin: decode d1 (0.000); local prefill: no prefill worker passed the filters (healthy removed p1,p2)');
   });
 
   test('a worker missing 3 intervals drops out; a STOPPING beat drops it at once', async () => {

@@ -9,6 +9,7 @@ import type { Tracer } from '@opentelemetry/api';
 import type { NatsConnection } from 'nats';
 import type { WorkerConfig } from './config.ts';
 import type { WorkerMetrics } from './metrics.ts';
+import type { RequestEventPublisher } from './request-events.ts';
 
 export interface WorkerContext {
   config: WorkerConfig;
@@ -22,6 +23,8 @@ export interface WorkerContext {
   logger: Logger;
   tracer: Tracer;
   work: WorkTracker;
+  /** Request lifecycle events for the routers' accounting and expert profiles. */
+  events: RequestEventPublisher;
   /** Step observers (prefill runs collecting their expert histogram). */
   stepObservers: Set<(r: StepResult) => void>;
 }

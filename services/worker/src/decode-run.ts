@@ -78,6 +78,11 @@ export class DecodeRun {
     return this.sink;
   }
 
+  /** Tokens streamed to the client so far. */
+  get generatedTokens(): number {
+    return this.out.streamed;
+  }
+
   get signal(): AbortSignal {
     return this.abort.signal;
   }

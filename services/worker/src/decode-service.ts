@@ -37,6 +37,7 @@ export class DecodeService {
   }
 
   private ack(msg: Msg, requestId: string, error?: WireErrorInit): void {
+    if (error) this.ctx.events.rejected(requestId);
     const body = wire.runAck.encode({ requestId, workerId: this.ctx.config.workerId, accepted: !error, ...(error ? { error } : {}) });
     msg.respond(body);
   }
@@ -64,6 +65,7 @@ export class DecodeService {
     this.ack(msg, req.requestId);
     this.ctx.logger.debug({ requestId: req.requestId, prefillWorkerId: req.prefillWorkerId, transferId: req.transferId }, 'decode request accepted');
     void run.run().finally(() => {
+      this.ctx.events.finished(req.requestId, req.promptTokenIds.length, run.generatedTokens);
       if (this.byTransfer.get(run.transferId) === run) this.byTransfer.delete(run.transferId);
       this.ctx.work.done(key);
     });

@@ -52,7 +52,10 @@ export class PrefillService {
     this.ctx.work.add(key, () => run.cancel());
     void run
       .run()
-      .then((result) => this.reply(msg, result))
+      .then((result) => {
+        this.ctx.events.prefillDone(requestId, req.promptTokenIds, req.hashSalt, result.expertHistogram ?? []);
+        this.reply(msg, result);
+      })
       .finally(() => this.ctx.work.done(key));
   }
 }

@@ -128,6 +128,7 @@ export class Presence {
       workerId: this.o.info.workerId,
       seq: ++this.loadSeq,
       sentAtUnixMs: BigInt(this.lastLoadAt),
+      inflightPrefillTokens: s.pendingPromptTokens,
       runningSeqs: s.running,
       waitingSeqs: s.waiting,
       kvBlocksUsed: s.blocks.usedBlocks,

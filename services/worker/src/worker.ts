@@ -11,10 +11,12 @@ import type { NatsConnection, Subscription } from 'nats';
 import type { Server } from 'node:http';
 import type { WorkerConfig } from './config.ts';
 import { WorkTracker, type WorkerContext } from './context.ts';
+import { RequestEventPublisher } from './request-events.ts';
 import { DecodeService } from './decode-service.ts';
 import { WorkerMetrics } from './metrics.ts';
 import { PrefillService } from './prefill-service.ts';
 import { Presence } from './presence.ts';
+import { WorkerControl } from './control.ts';
 
 export interface WorkerDeps {
   /** Fault injection on this worker's KV sender (tests). */
@@ -29,6 +31,7 @@ const ROLE_WIRE = { prefill: WorkerRole.PREFILL, decode: WorkerRole.DECODE, both
 export class Worker {
   private ctx: WorkerContext | null = null;
   private presence: Presence | null = null;
+  private control: WorkerControl | null = null;
   private services: Array<DecodeService | PrefillService> = [];
   private cancelSub: Subscription | null = null;
   private metricsServer: Server | null = null;
@@ -82,7 +85,8 @@ export class Worker {
     this.metricsServer = served.server;
     this.boundMetricsPort = served.port;
     const work = new WorkTracker();
-    this.ctx = { config: c, nc, subjects, engine, loop, tap, transports, metrics, logger: this.logger, tracer: getTracer('worker'), work, stepObservers };
+    const events = new RequestEventPublisher(nc, subjects, c.workerId, c.blockSize, this.logger);
+    this.ctx = { config: c, nc, subjects, engine, loop, tap, transports, metrics, logger: this.logger, tracer: getTracer('worker'), work, stepObservers, events };
     if (c.role !== 'decode') this.services.push(new PrefillService(this.ctx));
     if (c.role !== 'prefill') this.services.push(new DecodeService(this.ctx));
     this.services.forEach((s) => s.start());
@@ -90,7 +94,19 @@ export class Worker {
     this.presence = new Presence({ nc, subjects, engine, info: await this.info(transports), heartbeatIntervalMs: c.heartbeatIntervalMs, loadReportIntervalMs: c.loadReportIntervalMs, logger: this.logger });
     await nc.flush(); // every subscription is live at the server before the first beat announces us
     this.presence.start();
+    this.control = new WorkerControl({ nc, subjects, logger: this.logger, target: this.controlTarget(work) });
+    this.control.start();
     this.logger.info({ metricsPort: served.port, kvBlocks: engine.numKvBlocks }, 'worker ready');
+  }
+
+  private controlTarget(work: WorkTracker) {
+    return {
+      workerId: this.config.workerId,
+      state: () => this.presence?.state ?? WorkerState.STOPPING,
+      inflight: () => work.size,
+      drain: () => this.drain(),
+      cancelAll: () => work.cancelAll(),
+    };
   }
 
   private makeTransports(nc: NatsConnection, subjects: Subjects): Map<KvTransportKind, KvTransport> {
@@ -156,10 +172,12 @@ export class Worker {
       this.presence!.beat();
     }
     this.presence?.stop();
+    this.control?.stop();
     this.services.forEach((s) => s.stop());
     this.cancelSub?.unsubscribe();
     if (opts.abrupt) await ctx.nc.close();
     ctx.work.cancelAll();
+    ctx.events.flush();
     ctx.loop.stop();
     await Promise.all([...ctx.transports.values()].map((t) => t.close()));
     if (!ctx.nc.isClosed()) await ctx.nc.drain().catch((err: unknown) => this.logger.warn({ err }, 'nats drain failed'));

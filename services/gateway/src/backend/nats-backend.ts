@@ -18,6 +18,7 @@ import { BackendFailureError, NoCapacityError } from './errors.ts';
 import { fromWireError, runAttempt, type AttemptDeps } from './nats-attempt.ts';
 import type { BackendEvent, BackendRequest, InferenceBackend } from './types.ts';
 import { WorkerLiveness } from './worker-liveness.ts';
+import type { RequestTiming, SloReporter } from '../slo-reporter.ts';
 
 export interface NatsBackendOptions {
   subjects: Subjects;
@@ -31,6 +32,8 @@ export interface NatsBackendOptions {
   maxRetries?: number;
   /** Clock for heartbeat liveness (tests). */
   now?: () => number;
+  /** Records each request's TTFT / TPOT for the planner's SLO reports. */
+  slo?: SloReporter;
 }
 
 export class NatsBackend implements InferenceBackend {
@@ -70,6 +73,18 @@ export class NatsBackend implements InferenceBackend {
   }
 
   async *generate(req: BackendRequest, signal: AbortSignal): AsyncIterable<BackendEvent> {
+    const timing = this.opts.slo?.begin();
+    try {
+      for await (const event of this.serve(req, signal, timing)) {
+        timing?.observe(event);
+        yield event;
+      }
+    } finally {
+      timing?.end();
+    }
+  }
+
+  private async *serve(req: BackendRequest, signal: AbortSignal, timing: RequestTiming | undefined): AsyncIterable<BackendEvent> {
     const exclude: string[] = [];
     const generated: GeneratedToken[] = [];
     const maxRetries = this.opts.maxRetries ?? 2;
@@ -79,6 +94,7 @@ export class NatsBackend implements InferenceBackend {
         yield { type: 'error', error: placed };
         return;
       }
+      timing?.placed();
       const result = yield* runAttempt(this.deps, req, placed, generated, signal);
       if (result.kind !== 'retry') return;
       this.opts.logger.warn({ requestId: req.requestId, workerId: result.workerId, attempt, reason: result.reason }, 'decode worker lost; placing again');

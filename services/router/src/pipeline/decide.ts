@@ -32,6 +32,8 @@ export interface Decision {
   reservation: PlannedReservation | null;
   decode: StageOutcome | null;
   prefill: StageOutcome | null;
+  /** What producers computed for this decision (e.g. 'expert-profile'), keyed by producer type. */
+  memo: ReadonlyMap<string, unknown>;
 }
 
 function context(req: PlacementRequest, state: RoutingState, stage: StageName, memo: Map<string, unknown>): DecisionContext {
@@ -42,8 +44,8 @@ function candidates(state: RoutingState, pick: (w: LiveWorker) => boolean): Cand
   return state.workers.filter(pick).map((w) => toCandidate(w, state.loads, state.reports));
 }
 
-function noCapacity(reason: string, decode: StageOutcome | null): Decision {
-  return { response: { result: { case: 'noCapacity', value: { reason, retryAfterMs: 250 } } }, reservation: null, decode, prefill: null };
+function noCapacity(reason: string, decode: StageOutcome | null, memo: ReadonlyMap<string, unknown>): Decision {
+  return { response: { result: { case: 'noCapacity', value: { reason, retryAfterMs: 250 } } }, reservation: null, decode, prefill: null, memo };
 }
 
 function filteredOut(o: StageOutcome): string {
@@ -67,7 +69,7 @@ export function decide(policy: CompiledPolicy, req: PlacementRequest, state: Rou
   const decode = runStage(policy.decode, decodeCtx, candidates(state, canDecode));
   if (!decode.chosen) {
     const why = decode.considered === 0 ? `no live decode worker${req.model ? ` for model ${req.model}` : ''}` : `no decode worker passed the filters (${filteredOut(decode)})`;
-    return noCapacity(why, decode);
+    return noCapacity(why, decode, memo);
   }
   const d = decode.chosen.candidate;
   const decodePrefix = prefixMatch(decodeCtx).get(d.id) ?? 0;
@@ -84,6 +86,7 @@ export function decide(policy: CompiledPolicy, req: PlacementRequest, state: Rou
       reservation: { requestId: req.requestId, prefillWorkerId: d.id, prefillTokens: req.promptTokens - decodeCached, decodeWorkerId: d.id, decodeBlocks },
       decode,
       prefill,
+      memo,
     };
   }
   const p = prefill.chosen.candidate;
@@ -98,6 +101,7 @@ export function decide(policy: CompiledPolicy, req: PlacementRequest, state: Rou
     reservation: { requestId: req.requestId, prefillWorkerId: p.id, prefillTokens: req.promptTokens - prefillCached, decodeWorkerId: d.id, decodeBlocks },
     decode,
     prefill,
+    memo,
   };
 }
 

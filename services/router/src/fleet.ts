@@ -1,0 +1,52 @@
+/**
+ * Everything the router knows about the fleet besides its accounting: the live registry
+ * (heartbeats), the event-fed prefix index, the latest LoadReport per worker, expert profiles by
+ * prefix and per-worker expert load (MoE). `routingState(loads)` freezes it, with an accounting
+ * view, into the RoutingState one decision reads.
+ */
+import type { LoadReport } from '@duet/core';
+import { ExpertLoadTracker, PrefixProfiles } from './experts/index.ts';
+import { PrefixIndex } from './index/index.ts';
+import type { RoutingState, WorkerLoadView } from './plugins/types.ts';
+import type { WorkerRegistry } from './registry.ts';
+
+export class FleetState {
+  readonly index = new PrefixIndex();
+  readonly profiles = new PrefixProfiles();
+  readonly experts = new ExpertLoadTracker();
+  private readonly reports = new Map<string, LoadReport>();
+
+  constructor(
+    readonly registry: WorkerRegistry,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Keeps the newest report per worker (by seq; seq 1 again means the worker restarted). */
+  onLoadReport(r: LoadReport): boolean {
+    const prev = this.reports.get(r.workerId);
+    if (prev && r.seq <= prev.seq && r.seq !== 1n) return false;
+    this.reports.set(r.workerId, r);
+    if (r.expertTokens.length) this.experts.onReport(r.workerId, r.expertTokens);
+    return true;
+  }
+
+  /** The worker left (registry): forget its reports and expert load. The index is KvEventSync's. */
+  forget(workerId: string): void {
+    this.reports.delete(workerId);
+    this.experts.dropWorker(workerId);
+  }
+
+  routingState(loads: ReadonlyMap<string, WorkerLoadView>): RoutingState {
+    const { index, profiles, experts } = this;
+    return {
+      workers: this.registry.live(),
+      loads,
+      reports: this.reports,
+      matchPrefix: (hashes) => index.match(hashes),
+      predictProfile: (hashes) => profiles.predict(hashes),
+      expertMix: (id) => experts.mix(id),
+      expertPressure: (id) => experts.pressure(id),
+      random: this.random,
+    };
+  }
+}
