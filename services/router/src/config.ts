@@ -34,7 +34,7 @@ export const routerConfigSchema = z.object({
   /** A reservation whose completion events never came is given back after this long (ms). */
   reservationTtlMs: z.number().int().positive().default(10 * 60_000),
   /** Decisions re-made after an accounting conflict before reserving unconditionally. */
-  casRetries: z.number().int().min(0).default(3),
+  casRetries: z.number().int().min(0).default(8),
 });
 
 export type RouterConfigInput = z.input<typeof routerConfigSchema>;

@@ -3,7 +3,8 @@
  * the accounting has not moved since the read (compare-and-set on its version). A conflict means
  * another decision (this replica or another, through Redis) landed first: read again and decide
  * again, up to `casRetries` times, then reserve unconditionally. So replicas decide as if one
- * router made every decision in turn, without a lock held across the decision.
+ * router made every decision in turn, without a lock held across the decision. Within one replica
+ * decisions are serialised, so conflicts come only from other replicas.
  *
  * If the accounting store is unavailable (Redis down), placement goes on without load figures
  * (prefix locality and heartbeats still work) and says so in the reason: availability first.
@@ -32,7 +33,20 @@ export class PolicyPlacer {
     private readonly casRetries = 3,
   ) {}
 
-  async place(req: PlacementRequest): Promise<PlacementOutcome> {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Decisions of one replica run one at a time (a promise chain): concurrent decisions in one
+   * process would all read the same version and all but one conflict. Across replicas the CAS
+   * orders them.
+   */
+  place(req: PlacementRequest): Promise<PlacementOutcome> {
+    const run = this.tail.then(() => this.placeNow(req));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async placeNow(req: PlacementRequest): Promise<PlacementOutcome> {
     for (let attempt = 0; ; attempt++) {
       let view;
       try {

@@ -91,7 +91,7 @@ export class Router {
     on(subjects.allRequestEvents(), (m) => this.onRequestEvents(m));
     on(subjects.routingPolicy(), (m) => this.onPolicyUpdate(m));
     on(subjects.routerPlace(), (m) => this.onPlace(m), c.queueGroup);
-    this.kvSync.start(this.registry.live().map((w) => w.info.workerId));
+    await this.kvSync.start(this.registry.live().map((w) => w.info.workerId));
     this.policy.watch(c.policyWatchMs);
     await nc.flush();
     const served = await serveMetrics(this.metrics.registry, c.metricsPort);

@@ -18,6 +18,7 @@ function parse(argv: string[]): Omit<LaunchOptions, 'natsUrl' | 'redisUrl' | 'mo
   const v = parseFlags(argv, {
     port: { type: 'string' }, host: { type: 'string' }, model: { type: 'string' }, prefill: { type: 'string' }, decode: { type: 'string' },
     transport: { type: 'string' }, backend: { type: 'string' }, 'kv-cache-mib': { type: 'string' }, redis: { type: 'boolean' }, 'ready-timeout-s': { type: 'string' },
+    policy: { type: 'string' },
   });
   const prefill = optionalNumber(v, 'prefill', { integer: true }) ?? 1;
   const decode = optionalNumber(v, 'decode', { integer: true }) ?? 1;
@@ -32,6 +33,7 @@ function parse(argv: string[]): Omit<LaunchOptions, 'natsUrl' | 'redisUrl' | 'mo
     backend: oneOf(v, 'backend', BACKEND_NAMES, 'wasm'),
     kvCacheMib: optionalNumber(v, 'kv-cache-mib') ?? 128,
     redis: v.redis === true,
+    ...(typeof v.policy === 'string' ? { policy: /[/.]/.test(v.policy) ? resolve(v.policy) : v.policy } : {}),
     readyTimeoutMs: (optionalNumber(v, 'ready-timeout-s') ?? 180) * 1000,
   };
 }

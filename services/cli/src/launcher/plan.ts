@@ -16,6 +16,8 @@ export interface LaunchOptions {
   transport: 'nats' | 'tcp';
   backend: 'wasm' | 'cpu' | 'tensorflow';
   kvCacheMib: number;
+  /** RoutingPolicy for the router: a built-in name or a YAML/JSON file (default: the router's default). */
+  policy?: string;
 }
 
 const entry = (pkg: string): string => fileURLToPath(new URL(`../../../${pkg}/src/main.ts`, import.meta.url));
@@ -24,9 +26,11 @@ export function workerIds(o: LaunchOptions): string[] {
   return [...Array.from({ length: o.prefill }, (_, i) => `prefill-${i}`), ...Array.from({ length: o.decode }, (_, i) => `decode-${i}`)];
 }
 
-export function launchPlan(o: LaunchOptions): ChildSpec[] {
-  const common = { DUET_NATS_URL: o.natsUrl, ...(o.redisUrl ? { DUET_REDIS_URL: o.redisUrl } : {}) };
-  const worker = (id: string): ChildSpec => ({
+const commonEnv = (o: LaunchOptions): NodeJS.ProcessEnv => ({ DUET_NATS_URL: o.natsUrl, ...(o.redisUrl ? { DUET_REDIS_URL: o.redisUrl } : {}) });
+
+/** One worker process; `prefill-*` ids are prefill workers, the rest decode (`both` without a prefill pool). */
+export function workerSpec(o: LaunchOptions, id: string): ChildSpec {
+  return {
     name: id,
     script: entry('worker'),
     args: [
@@ -37,10 +41,15 @@ export function launchPlan(o: LaunchOptions): ChildSpec[] {
       '--kv-cache-mib', String(o.kvCacheMib),
       '--transport', o.transport,
     ],
-    env: common,
-  });
+    env: commonEnv(o),
+  };
+}
+
+export function launchPlan(o: LaunchOptions): ChildSpec[] {
+  const common = commonEnv(o);
+  const worker = (id: string): ChildSpec => workerSpec(o, id);
   return [
-    { name: 'router', script: entry('router'), args: [], env: common },
+    { name: 'router', script: entry('router'), args: o.policy ? ['--policy', o.policy] : [], env: common },
     ...workerIds(o).map(worker),
     {
       name: 'gateway',

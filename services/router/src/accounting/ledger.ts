@@ -27,9 +27,13 @@ export interface Entry {
 
 type Counter = keyof WorkerLoad;
 
+const NO_LOAD: WorkerLoad = { prefillTokens: 0, decodeBlocks: 0, runningSeqs: 0 };
+
 export class Ledger {
   private versionNo = 0;
-  private readonly loads = new Map<string, WorkerLoad>();
+  /** Copy-on-write: once handed out in a view, the next change copies the Map (O(workers), no per-worker copies). */
+  private loads = new Map<string, Readonly<WorkerLoad>>();
+  private loadsShared = false;
   private readonly entries = new Map<string, Entry>();
   private cachedView: AccountingView | null = null;
 
@@ -43,12 +47,11 @@ export class Ledger {
     return this.entries.size;
   }
 
-  /** A frozen copy, shared by reads until the next mutation. */
+  /** A snapshot (frozen loads, a Map the ledger never changes again), shared by reads until the next mutation. */
   view(): AccountingView {
     if (this.cachedView?.version === this.versionNo) return this.cachedView;
-    const loads = new Map<string, WorkerLoad>();
-    for (const [w, l] of this.loads) loads.set(w, Object.freeze({ ...l }));
-    return (this.cachedView = Object.freeze({ version: this.versionNo, loads }));
+    this.loadsShared = true;
+    return (this.cachedView = Object.freeze({ version: this.versionNo, loads: this.loads }));
   }
 
   /** Adds `r` (replacing an earlier entry of its request), sweeps what expired by nowMs: one version step. */
@@ -82,7 +85,12 @@ export class Ledger {
 
   dropWorker(workerId: string): boolean {
     const touched = this.releaseWorkerParts(workerId, Infinity);
-    const hadLoad = this.loads.delete(workerId);
+    const hadLoad = this.loads.has(workerId);
+    if (hadLoad) {
+      this.loads = new Map(this.loads);
+      this.loads.delete(workerId);
+      this.loadsShared = false;
+    }
     return this.mutated(touched > 0 || hadLoad);
   }
 
@@ -136,10 +144,14 @@ export class Ledger {
 
   private add(workerId: string, counter: Counter, delta: number): void {
     if (delta === 0) return;
-    const l = this.loads.get(workerId) ?? { prefillTokens: 0, decodeBlocks: 0, runningSeqs: 0 };
+    if (this.loadsShared) {
+      this.loads = new Map(this.loads);
+      this.loadsShared = false;
+    }
+    const l = { ...(this.loads.get(workerId) ?? NO_LOAD) };
     l[counter] = Math.max(0, l[counter] + delta);
     if (l.prefillTokens === 0 && l.decodeBlocks === 0 && l.runningSeqs === 0) this.loads.delete(workerId);
-    else this.loads.set(workerId, l);
+    else this.loads.set(workerId, Object.freeze(l));
   }
 
   private mutated(changed: boolean): boolean {

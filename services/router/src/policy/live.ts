@@ -1,8 +1,8 @@
 /**
  * The router's live policy: loaded at start from a built-in name or a file, then replaced without a
  * restart when the file changes (polled; a Kubernetes ConfigMap mount updates the file in place)
- * or when a PolicyUpdate for this policy's name arrives on NATS (the operator, `duet policy
- * apply`). A bad new policy is refused with its error logged; the previous one keeps routing.
+ * or when a PolicyUpdate for this policy's name arrives on NATS (published by the operator). A
+ * bad new policy is refused with its error logged; the previous one keeps routing.
  */
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { Logger, PolicyUpdate } from '@duet/core';
