@@ -59,7 +59,7 @@ export class Router {
     this.policy = new LivePolicy(config.policy, this.logger);
     this.accounting =
       deps.accounting ??
-      createAccounting({ redisUrl: config.redisUrl, keyPrefix: config.accountingKeyPrefix, reservationTtlMs: config.reservationTtlMs }, { now: deps.now });
+      createAccounting({ redisUrl: config.redisUrl, keyPrefix: config.accountingKeyPrefix, reservationTtlMs: config.reservationTtlMs }, { now: deps.now, logger: this.logger });
     this.placer = new PolicyPlacer(this.fleet, this.accounting, this.policy, this.logger, config.casRetries);
     this.events = new RequestEventHandler(this.fleet, this.accounting, this.logger);
     this.metrics = new RouterMetrics(this, deps.defaultMetrics ?? true);

@@ -143,10 +143,16 @@ export function accountingContract(make: MakeAccounting): void {
 
   run('a view is a snapshot: later mutations do not change it', async (acc) => {
     await acc.reserve(res('r1', 'd1', 2, 0));
+    await acc.reserve(res('r0', 'd2', 1, 9, 'p1'));
     const v = await acc.read();
     await acc.reserve(res('r2', 'd1', 3, 0));
-    assert.deepEqual(table(v), { d1: [0, 2, 1] });
+    const w = await acc.read();
+    await acc.release('r0', 'prefill');
+    await acc.dropWorker('d2');
+    assert.deepEqual(table(v), { d1: [0, 2, 1], d2: [0, 1, 1], p1: [9, 0, 0] });
+    assert.deepEqual(table(w), { d1: [0, 5, 2], d2: [0, 1, 1], p1: [9, 0, 0] });
     assert.deepEqual(table(await acc.read()), { d1: [0, 5, 2] });
+    assert.ok(Object.isFrozen(v.loads.get('d1')), 'a view hands out frozen loads');
   });
 
   run('a reservation expires reservationTtlMs after it was made; a late release is then a no-op', async (acc, clock) => {

@@ -182,7 +182,7 @@ void describe('two router processes sharing accounting through Redis', () => {
     const history = [...decisions].sort((a, b) => a[5] - b[5]);
     const switches = history.filter(([id], k) => k > 0 && id[0] !== history[k - 1][0][0]).length;
     t.diagnostic(`history switches between processes ${switches} times in ${history.length} decisions`);
-    assert.ok(switches >= N / 10, `only ${switches} switches between processes: they barely ran concurrently`);
+    assert.ok(switches >= N / 20, `only ${switches} switches between processes: they barely ran concurrently`);
     const seqs = spread(view, decodeIds, (w) => view.loads.get(w)?.runningSeqs ?? 0);
     assert.ok(seqs <= 1, `decode counts ${JSON.stringify(decodeIds.map((w) => view.loads.get(w)?.runningSeqs))} differ by ${seqs}`);
     const tokens = spread(view, prefillIds, (w) => view.loads.get(w)?.prefillTokens ?? 0);

@@ -102,7 +102,8 @@ interface Rig {
   sync: KvEventSync;
   routerNc: NatsConnection;
   workerNc: NatsConnection;
-  worker(id: string, opts?: { serve?: boolean }): FakeWorker;
+  /** A fake worker; its snapshot responder (unless serve: false) is live on the server. */
+  worker(id: string, opts?: { serve?: boolean }): Promise<FakeWorker>;
   /** Both connections flushed: everything published so far has reached the router's callbacks. */
   settle(): Promise<void>;
 }
@@ -124,9 +125,10 @@ async function rig(opts: Partial<KvEventSyncOptions> = {}): Promise<Rig> {
     sync,
     routerNc,
     workerNc,
-    worker(id, o = {}) {
+    async worker(id, o = {}) {
       const w = new FakeWorker(id, workerNc, subjects);
       if (o.serve ?? true) w.serveSnapshots();
+      await workerNc.flush();
       return w;
     },
     async settle() {
@@ -137,10 +139,10 @@ async function rig(opts: Partial<KvEventSyncOptions> = {}): Promise<Rig> {
 }
 
 /** Polls until `cond` holds (no fixed sleep); fails naming `what` after 5 s. */
-async function waitFor(cond: () => boolean, what: string): Promise<void> {
+async function waitFor(cond: () => boolean, what: string | (() => string)): Promise<void> {
   const deadline = Date.now() + 5000;
   while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -178,8 +180,8 @@ function manualTimers(): KvEventSyncTimers & { delays: number[]; fire(): void; q
 describe('KvEventSync (real NATS)', () => {
   test('router start: every known worker is asked for a snapshot', async () => {
     const r = await rig();
-    const w1 = r.worker('w1').store(blks(0, 8));
-    const w2 = r.worker('w2').store(blks(4, 6)).remove([blk(4)]);
+    const w1 = (await r.worker('w1')).store(blks(0, 8));
+    const w2 = (await r.worker('w2')).store(blks(4, 6)).remove([blk(4)]);
     w1.publish();
     w2.publish(); // before the router subscribed: lost to it
     await r.settle();
@@ -195,7 +197,7 @@ describe('KvEventSync (real NATS)', () => {
   test('a worker the registry newly sees gets one snapshot; a followed worker gets none', async () => {
     const r = await rig();
     await r.sync.start();
-    const w3 = r.worker('w3').store(blks(0, 3));
+    const w3 = (await r.worker('w3')).store(blks(0, 3));
     w3.publish({ lose: true });
     r.sync.onWorkerSeen('w3');
     await converged(r, w3);
@@ -203,7 +205,7 @@ describe('KvEventSync (real NATS)', () => {
     await r.settle();
     assert.equal(w3.snapshotRequests, 1);
     // An idle worker with an empty cache: a snapshot at seq 0.
-    const w4 = r.worker('w4');
+    const w4 = await r.worker('w4');
     r.sync.onWorkerSeen('w4');
     await converged(r, w4);
     assert.equal(r.index.hasWorker('w4'), true);
@@ -211,7 +213,7 @@ describe('KvEventSync (real NATS)', () => {
 
   test('a worker first seen mid-stream is resynced; its next events apply on top', async () => {
     const r = await rig();
-    const w = r.worker('w1').store(blks(0, 4));
+    const w = (await r.worker('w1')).store(blks(0, 4));
     w.publish(); // seq 1, before the router listens
     await r.settle();
     await r.sync.start();
@@ -229,7 +231,7 @@ describe('KvEventSync (real NATS)', () => {
   test('gap → snapshot; events published around the reply are not lost', async () => {
     const r = await rig();
     await r.sync.start();
-    const w = r.worker('w1');
+    const w = await r.worker('w1');
     w.store(blks(0, 2)).publish(); // seq 1, applied live
     await converged(r, w);
     w.store(blks(2, 4)).publish({ lose: true }); // seq 2 lost
@@ -253,7 +255,7 @@ describe('KvEventSync (real NATS)', () => {
   test('eviction and clear arrive as events: exact without any snapshot', async () => {
     const r = await rig();
     await r.sync.start();
-    const w1 = r.worker('w1'), w2 = r.worker('w2');
+    const w1 = await r.worker('w1'), w2 = await r.worker('w2');
     w1.store(blks(0, 10)).publish();
     w2.store(blks(0, 5)).publish();
     w1.remove([blk(9), blk(8)]).publish();
@@ -268,7 +270,7 @@ describe('KvEventSync (real NATS)', () => {
   test('a duplicate batch is stale and a restarted worker is rebuilt; both end exact', async () => {
     const r = await rig();
     await r.sync.start();
-    const w = r.worker('w1');
+    const w = await r.worker('w1');
     w.store(blks(0, 3)).publish();
     w.store(blks(3, 5)).publish();
     await converged(r, w);
@@ -277,7 +279,7 @@ describe('KvEventSync (real NATS)', () => {
     await converged(r, w);
     assert.equal(r.sync.counters().staleBatches, 1);
     // The process restarts under the same id: seq starts over at 1, cache empty.
-    const again = r.worker('w1', { serve: false });
+    const again = await r.worker('w1', { serve: false });
     again.store([blk(50)]).publish();
     await converged(r, again);
     assert.equal(r.index.stats().restarts, 1);
@@ -287,7 +289,7 @@ describe('KvEventSync (real NATS)', () => {
     const timers = manualTimers();
     const r = await rig({ timers, retryInitialMs: 100, retryMaxMs: 300 });
     await r.sync.start();
-    const w = r.worker('w9', { serve: false }).store(blks(0, 2));
+    const w = (await r.worker('w9', { serve: false })).store(blks(0, 2));
     r.sync.resync('w9');
     r.sync.resync('w9');
     r.sync.onWorkerSeen('w9');
@@ -312,7 +314,7 @@ describe('KvEventSync (real NATS)', () => {
     const timers = manualTimers();
     const r = await rig({ timers, snapshotTimeoutMs: 1000 });
     await r.sync.start();
-    const w = r.worker('w1').store(blks(0, 3));
+    const w = (await r.worker('w1')).store(blks(0, 3));
     w.ignoreRequests = 1;
     r.sync.onWorkerSeen('w1');
     await waitFor(() => timers.queued() === 1, 'retry after the timeout');
@@ -326,7 +328,7 @@ describe('KvEventSync (real NATS)', () => {
     const timers = manualTimers();
     const r = await rig({ timers, maxSnapshotAttempts: 2 });
     await r.sync.start();
-    const w = r.worker('w1', { serve: false });
+    const w = await r.worker('w1', { serve: false });
     w.store(blks(0, 2)).publish({ lose: true });
     w.store(blks(2, 4)).publish(); // first seen mid-stream → snapshot → no responders
     await waitFor(() => timers.queued() === 1, 'first retry');
@@ -342,7 +344,7 @@ describe('KvEventSync (real NATS)', () => {
   test('worker death: onWorkerGone drops its blocks and forgets its pending snapshot', async () => {
     const r = await rig();
     await r.sync.start();
-    const w1 = r.worker('w1'), w2 = r.worker('w2');
+    const w1 = await r.worker('w1'), w2 = await r.worker('w2');
     w1.store(blks(0, 4)).publish();
     w2.store(blks(0, 2)).publish();
     await converged(r, w1, w2);

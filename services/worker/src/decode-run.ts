@@ -179,9 +179,14 @@ export class DecodeRun {
    * tokens this worker held before the KV arrived (the engine would report the whole prompt).
    */
   private async pump(stream: AsyncIterable<LoopEvent>, importedCached: number | null): Promise<void> {
+    let prefilled = importedCached !== null;
     for await (const ev of stream) {
-      if (ev.type === 'tokens') this.out.tokens(ev.tokens);
-      else if (ev.type === 'error') throw ev.error;
+      if (ev.type === 'tokens') {
+        // A local prefill is done at the first token: the routers release its prefill tokens here.
+        if (!prefilled) this.ctx.events.prefillDone(this.id, this.req.promptIds, this.req.salt ?? '', []);
+        prefilled = true;
+        this.out.tokens(ev.tokens);
+      } else if (ev.type === 'error') throw ev.error;
       else {
         if (ev.finishReason === 'abort') return this.finishAborted();
         const cached = importedCached ?? ev.cachedTokens;

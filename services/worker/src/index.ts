@@ -2,3 +2,4 @@
 export { Worker, type WorkerDeps } from './worker.ts';
 export { WORKER_ROLES, parseWorkerConfig, resolveWorkerConfig, workerConfigSchema, type WorkerConfig, type WorkerConfigInput, type WorkerRoleName } from './config.ts';
 export { WorkerError } from './wire-map.ts';
+export { WorkerControl, type ControlTarget } from './control.ts';

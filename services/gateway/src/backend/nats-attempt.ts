@@ -65,8 +65,14 @@ function wireTransport(t: 'nats' | 'tcp'): 1 | 2 {
   return t === 'tcp' ? 2 : 1;
 }
 
-/** Sends the DecodeRequest (and PrefillRequest); null when the decode worker took it. */
-async function sendWork(d: AttemptDeps, req: BackendRequest, p: Placement, generated: GeneratedToken[]): Promise<AttemptResult | Error | null> {
+/**
+ * Prompt tokens the prefill worker found cached (what prefix caching saved), once its reply is in;
+ * null without a prefill worker or when the prefill failed (the decode worker's figure counts then).
+ */
+type PrefillCached = Promise<number | null> | null;
+
+/** Sends the DecodeRequest (and PrefillRequest); `taken` when the decode worker took it. */
+async function sendWork(d: AttemptDeps, req: BackendRequest, p: Placement, generated: GeneratedToken[]): Promise<AttemptResult | Error | { taken: PrefillCached }> {
   const transferId = `${req.requestId}-x${generated.length}`;
   // A resumed request is prefilled by its new decode worker (prompt + generated), never split.
   const prefillId = generated.length === 0 ? p.prefillWorkerId : undefined;
@@ -81,18 +87,36 @@ async function sendWork(d: AttemptDeps, req: BackendRequest, p: Placement, gener
     if (ack.error?.code === ErrorCode.INVALID_REQUEST) return fromWireError(ack.error, 'decode worker refused the request');
     return { kind: 'retry', workerId: p.decodeWorkerId, reason: `refused: ${ack.error?.message ?? 'no reason'}` };
   }
-  if (prefillId) sendPrefill(d, req, prefillId, p.decodeWorkerId, transferId);
-  return null;
+  return { taken: prefillId ? sendPrefill(d, req, prefillId, p.decodeWorkerId, transferId) : null };
 }
 
-/** Fire and forget: a failed prefill makes the decode worker prefill locally, so only log it. */
-function sendPrefill(d: AttemptDeps, req: BackendRequest, prefillId: string, decodeId: string, transferId: string): void {
+/** Never rejects: a failed prefill makes the decode worker prefill locally, so it is only logged. */
+function sendPrefill(d: AttemptDeps, req: BackendRequest, prefillId: string, decodeId: string, transferId: string): Promise<number | null> {
   const body = { ...runFields(d, req, transferId), decodeWorkerId: decodeId };
   const timeoutMs = d.transferTimeoutMs + d.runAckTimeoutMs;
-  requestTyped(d.nc, d.subjects.prefillRun(prefillId), wire.prefillRequest, body, wire.prefillResult, { timeoutMs, headers: injectTraceHeaders() }).then(
-    (r) => r.error && d.logger.warn({ requestId: req.requestId, prefillId, error: r.error.message }, 'prefill failed; decode worker prefills locally'),
-    (err: unknown) => d.logger.warn({ requestId: req.requestId, prefillId, err: String(err) }, 'prefill request failed'),
+  return requestTyped(d.nc, d.subjects.prefillRun(prefillId), wire.prefillRequest, body, wire.prefillResult, { timeoutMs, headers: injectTraceHeaders() }).then(
+    (r) => {
+      if (!r.error) return r.cachedTokens;
+      d.logger.warn({ requestId: req.requestId, prefillId, error: r.error.message }, 'prefill failed; decode worker prefills locally');
+      return null;
+    },
+    (err: unknown) => {
+      d.logger.warn({ requestId: req.requestId, prefillId, err: String(err) }, 'prefill request failed');
+      return null;
+    },
   );
+}
+
+/** The prefill's cached tokens if its reply comes within `waitMs` (it normally precedes the end). */
+async function prefillCachedWithin(p: PrefillCached, waitMs: number): Promise<number | null> {
+  if (!p) return null;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((res) => (timer = setTimeout(() => res(null), waitMs)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function publishCancel(d: AttemptDeps, requestId: string, reason: string): void {
@@ -117,8 +141,8 @@ export async function* runAttempt(
       yield { type: 'error', error: sent };
       return { kind: 'failed' };
     }
-    if (sent) return sent;
-    return yield* readTokens(d, req, p.decodeWorkerId, q, generated);
+    if (!('taken' in sent)) return sent;
+    return yield* readTokens(d, req, p.decodeWorkerId, q, generated, sent.taken);
   } finally {
     clearInterval(tick);
     signal.removeEventListener('abort', onAbort);
@@ -126,7 +150,7 @@ export async function* runAttempt(
   }
 }
 
-async function* readTokens(d: AttemptDeps, req: BackendRequest, decodeId: string, q: AsyncQueue<Item>, generated: GeneratedToken[]): AsyncGenerator<BackendEvent, AttemptResult> {
+async function* readTokens(d: AttemptDeps, req: BackendRequest, decodeId: string, q: AsyncQueue<Item>, generated: GeneratedToken[], prefillCached: PrefillCached): AsyncGenerator<BackendEvent, AttemptResult> {
   let seq = 0;
   let lastAt = Date.now();
   for await (const item of q) {
@@ -156,7 +180,9 @@ async function* readTokens(d: AttemptDeps, req: BackendRequest, decodeId: string
     if (!reason) yield { type: 'error', error: fromWireError(chunk.error, `decode worker ${decodeId} failed`) };
     else {
       const u = chunk.usage;
-      yield { type: 'done', finishReason: reason, usage: { promptTokens: u?.promptTokens ?? req.promptIds.length, completionTokens: u?.completionTokens ?? generated.length, cachedTokens: u?.cachedTokens ?? 0 } };
+      // Disaggregated: cached tokens are what the prefill worker's cache saved; otherwise the decode worker's.
+      const cached = (await prefillCachedWithin(prefillCached, 1000)) ?? u?.cachedTokens ?? 0;
+      yield { type: 'done', finishReason: reason, usage: { promptTokens: u?.promptTokens ?? req.promptIds.length, completionTokens: u?.completionTokens ?? generated.length, cachedTokens: cached } };
     }
     return reason ? { kind: 'finished' } : { kind: 'failed' };
   }

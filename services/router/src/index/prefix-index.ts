@@ -31,11 +31,13 @@
  *   apply cleared, removeWorker, loadSnapshot of a worker that holds blocks:
  *                             O(rows) ≈ O(B) scan of the table (rare events)
  *   match                     O(L′ · W), L′ ≤ L: stops at the first block no matching worker
- *                             holds; allocates only the result Map (one entry per worker)
+ *                             holds (lookups go 32 at a time, so their cache misses overlap);
+ *                             allocates only the result Map (one entry per matching worker)
  *   memory                    rows · (8 + 4W) bytes, rows = the power of two ≥ B / 0.75, so
  *                             16-byte rows with ≤ 64 workers: 21–43 bytes per distinct block,
  *                             whatever the number of workers holding it. bench:router measures
- *                             it (index_bytes_per_block): 33.6 at 64 workers and 10^6 blocks.
+ *                             it (index_bytes_per_block): 33.5–33.7 at 64 workers and 10^6
+ *                             blocks (2^21 rows = 32 MiB), nothing else grows with B.
  *
  * Tiers: a worker may report the tier (medium) a block lives on; one tier per (worker, hash),
  * the latest stored wins. Our workers report one tier (0 = device memory), and the wire has no
