@@ -7,7 +7,8 @@
  *   event_apply_per_s      KV events (each one stored or removed block) applied to the full index
  *                          by PrefixIndex.applyBatch, from decoded batches of 8 events per worker
  *                          (median of ROUNDS rounds); decode + apply is printed on stderr too
- *   decision_*             placements of 8,192-token prompts (512 block hashes): see measureDecisions
+ *   decision_*             full placements (the router's PolicyPlacer, default policy, in-memory
+ *                          accounting) of 8,192-token prompts (512 block hashes): see measureDecisions
  *
  * Workload: 64 system prompts of 32 blocks; conversations of 512 blocks = a system prompt + 480
  * blocks of their own, each cached in full by one worker and, one time in four, its first part
@@ -17,8 +18,14 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { create } from '@bufbuild/protobuf';
-import { KvEventBatchSchema, wire, type KvEventBatch } from '@duet/core';
+import { KvEventBatchSchema, PlacementRequestSchema, WorkerHeartbeatSchema, WorkerRole, WorkerState, createLogger, wire, type KvEventBatch } from '@duet/core';
+import { InMemoryAccounting } from '../src/accounting/index.ts';
+import { FleetState } from '../src/fleet.ts';
 import { PrefixIndex } from '../src/index/index.ts';
+import { PolicyPlacer } from '../src/placement.ts';
+import { DEFAULT_POLICY } from '../src/policy/load.ts';
+import { LivePolicy } from '../src/policy/live.ts';
+import { WorkerRegistry } from '../src/registry.ts';
 
 const WORKERS = 64, INDEXED_BLOCKS = 1_000_000, BLOCK_SIZE = 16, PROMPT_TOKENS = 8192;
 const PROMPT_BLOCKS = PROMPT_TOKENS / BLOCK_SIZE, SYSTEM_PROMPTS = 64, SYSTEM_BLOCKS = 32;
@@ -164,47 +171,53 @@ interface DecisionFigures {
 }
 
 /**
- * Placement decisions, timed one by one. Until the router's pipeline is exported this measures
- * the index only: index.match() plus a plain score loop (prefix share and in-flight load per
- * worker, max score, the winner's load bumped) — and says so on stderr.
+ * Placement decisions through the real router code, timed one by one: PolicyPlacer.place with the
+ * default policy (prefix-load-expert: healthy + kv-capacity filters, prefix-match and expert-profile
+ * producers, four decode scorers, two prefill scorers, max-score pickers) over a registry of the 64
+ * workers (00–31 prefill, 32–63 decode), the loaded PrefixIndex, and an InMemoryAccounting that
+ * reserves every placement; each request is released 256 decisions later (a steady in-flight load).
+ * The request arrives decoded (its protobuf decode is timed separately and printed on stderr).
  */
-function measureDecisions(index: PrefixIndex, promptSet: string[][]): DecisionFigures {
-  log('WARNING: decision figures measure the index only: pipeline not wired');
-  const ids = Array.from({ length: WORKERS }, (_, w) => workerId(w));
-  const inflight = new Float64Array(WORKERS);
-  let sink = 0;
-  const decide = (hashes: string[]): number => {
-    const matched = index.match(hashes);
-    let best = -1, bestScore = -Infinity;
-    for (let w = 0; w < WORKERS; w++) {
-      const prefix = (matched.get(ids[w]) ?? 0) / hashes.length;
-      const load = inflight[w] / (inflight[w] + 8192 * 4);
-      const score = 0.6 * prefix + 0.4 * (1 - load);
-      if (score > bestScore) {
-        bestScore = score;
-        best = w;
-      }
-    }
-    inflight[best] += hashes.length * BLOCK_SIZE * (1 - (matched.get(ids[best]) ?? 0) / hashes.length);
-    for (let w = 0; w < WORKERS; w++) inflight[w] *= 0.999; // requests finish
-    return best;
+async function measureDecisions(index: PrefixIndex, promptSet: string[][]): Promise<DecisionFigures> {
+  const registry = new WorkerRegistry(1e9, () => 0);
+  for (let w = 0; w < WORKERS; w++) {
+    const worker = { workerId: workerId(w), role: w < WORKERS / 2 ? WorkerRole.PREFILL : WorkerRole.DECODE, model: 'm', capacity: { kvBlocksTotal: 1 << 20, blockSize: BLOCK_SIZE, maxRunningSeqs: 256 } };
+    registry.observe(create(WorkerHeartbeatSchema, { worker, seq: 1n, state: WorkerState.READY, intervalMs: 1000 }));
+  }
+  const fleet = new FleetState(registry, rand, index);
+  const accounting = new InMemoryAccounting();
+  const policy = new LivePolicy(DEFAULT_POLICY, createLogger('bench', { level: 'silent' }));
+  const placer = new PolicyPlacer(fleet, accounting, policy, createLogger('bench', { level: 'silent' }));
+  const requests = promptSet.map((blockHashes, i) => create(PlacementRequestSchema, { requestId: `r${i}`, model: 'm', blockHashes, promptTokens: PROMPT_TOKENS, maxTokens: 256 }));
+  let n = 0, sink = 0;
+  const one = async (): Promise<void> => {
+    const req = requests[n % requests.length];
+    const id = `q${n++}`;
+    const out = await placer.place({ ...req, requestId: id });
+    if (out.decision.response.result?.case !== 'placed') throw new Error(`not placed: ${JSON.stringify(out.decision.response.result)}`);
+    sink += out.conflicts;
+    if (n > 256) await accounting.release(`q${n - 257}`, 'all');
   };
-  for (let i = 0; i < WARMUP; i++) sink += decide(promptSet[i % promptSet.length]);
+  for (let i = 0; i < WARMUP; i++) await one();
   gc();
   const lat = new Float64Array(DECISIONS);
   const start = performance.now();
   for (let i = 0; i < DECISIONS; i++) {
     const t0 = performance.now();
-    sink += decide(promptSet[i % promptSet.length]);
+    await one();
     lat[i] = performance.now() - t0;
   }
   const totalS = (performance.now() - start) / 1000;
-  if (sink < 0) log('unreachable');
+  if (sink !== 0) log(`note: ${sink} accounting conflicts in one process`);
+  const bytes = requests.slice(0, 256).map((r) => wire.placementRequest.encode(r));
+  const t1 = performance.now();
+  for (let i = 0; i < 2000; i++) wire.placementRequest.decode(bytes[i % bytes.length]);
+  log(`PlacementRequest decode (512 hashes): ${(((performance.now() - t1) / 2000) * 1000).toFixed(1)} µs each (not in decision_*)`);
   lat.sort();
   return { p50Us: lat[Math.floor(DECISIONS * 0.5)] * 1000, p99Us: lat[Math.floor(DECISIONS * 0.99)] * 1000, perS: DECISIONS / totalS };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const fleet = buildFleet();
   const promptSet = prompts(fleet, 4096);
   settle();
@@ -227,7 +240,7 @@ function main(): void {
   log(`apply: ${Math.round(apply.applyPerS)} events/s; decode + apply: ${Math.round(apply.decodeApplyPerS)} events/s (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   if (index.size !== INDEXED_BLOCKS) log(`note: churn left ${index.size} distinct blocks`);
 
-  const d = measureDecisions(index, promptSet);
+  const d = await measureDecisions(index, promptSet);
   const result = {
     workers: WORKERS,
     indexed_blocks: st.blocks,
@@ -241,4 +254,4 @@ function main(): void {
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
-main();
+await main();

@@ -11,7 +11,6 @@ import type { RoutingState, WorkerLoadView } from './plugins/types.ts';
 import type { WorkerRegistry } from './registry.ts';
 
 export class FleetState {
-  readonly index = new PrefixIndex();
   readonly profiles = new PrefixProfiles();
   readonly experts = new ExpertLoadTracker();
   private readonly reports = new Map<string, LoadReport>();
@@ -19,6 +18,7 @@ export class FleetState {
   constructor(
     readonly registry: WorkerRegistry,
     private readonly random: () => number = Math.random,
+    readonly index: PrefixIndex = new PrefixIndex(),
   ) {}
 
   /** Keeps the newest report per worker (by seq; seq 1 again means the worker restarted). */
