@@ -7,12 +7,15 @@
 import type { LoadReport } from '@duet/core';
 import { ExpertLoadTracker, PrefixProfiles } from './experts/index.ts';
 import { PrefixIndex } from './index/index.ts';
+import { PendingPrefixes } from './index/pending-prefixes.ts';
 import type { RoutingState, WorkerLoadView } from './plugins/types.ts';
 import type { WorkerRegistry } from './registry.ts';
 
 export class FleetState {
   readonly profiles = new PrefixProfiles();
   readonly experts = new ExpertLoadTracker();
+  /** Prompts just placed, until their KV events arrive (see pending-prefixes.ts). */
+  readonly pending = new PendingPrefixes();
   private readonly reports = new Map<string, LoadReport>();
 
   constructor(
@@ -34,19 +37,26 @@ export class FleetState {
   forget(workerId: string): void {
     this.reports.delete(workerId);
     this.experts.dropWorker(workerId);
+    this.pending.removeWorker(workerId);
   }
 
   routingState(loads: ReadonlyMap<string, WorkerLoadView>): RoutingState {
-    const { index, profiles, experts } = this;
+    const { index, profiles, experts, pending } = this;
     return {
       workers: this.registry.live(),
       loads,
       reports: this.reports,
-      matchPrefix: (hashes) => index.match(hashes),
+      matchPrefix: (hashes) => mergeMax(index.match(hashes), pending.match(hashes)),
       predictProfile: (hashes) => profiles.predict(hashes),
       expertMix: (id) => experts.mix(id),
       expertPressure: (id) => experts.pressure(id),
       random: this.random,
     };
   }
+}
+
+/** Per worker, the larger of the two leading-block counts (into `a`). */
+function mergeMax(a: Map<string, number>, b: ReadonlyMap<string, number>): Map<string, number> {
+  for (const [w, n] of b) if (n > (a.get(w) ?? 0)) a.set(w, n);
+  return a;
 }

@@ -67,6 +67,7 @@ export class PolicyPlacer {
         return this.degraded(req, err, attempt);
       }
       if (ok) {
+        this.fleet.pending.record(req.blockHashes, [res.prefillWorkerId ?? res.decodeWorkerId, res.decodeWorkerId]);
         const predicted = decision.memo.get('expert-profile') as ExpertVector | null | undefined;
         this.fleet.experts.onPlaced(req.requestId, res.decodeWorkerId, predicted !== undefined ? predicted : this.fleet.profiles.predict(req.blockHashes));
         return { decision, conflicts: attempt, degraded: false };
