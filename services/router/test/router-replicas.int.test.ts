@@ -62,7 +62,7 @@ describe('two router processes sharing accounting through Redis', () => {
 
   test('concurrent placements through both replicas: reserved once each, balanced as by one router', async () => {
     const place = (i: number) =>
-      requestTyped(nc!, subjects.routerPlace(), wire.placementRequest, { requestId: `q${i}`, model: 'm', promptTokens: 64, maxTokens: 16, blockHashes: [`a${i}`, 'b', 'c', 'd'] }, wire.placementResponse, { timeoutMs: 10_000 });
+      requestTyped(nc!, subjects.routerPlace(), wire.placementRequest, { requestId: `q${i}`, model: 'm', promptTokens: 64, maxTokens: 16, blockHashes: [`a${i}`, `b${i}`, `c${i}`, `d${i}`] }, wire.placementResponse, { timeoutMs: 10_000 });
     const replies: PlacementResponse[] = await Promise.all(Array.from({ length: REQUESTS }, (_, i) => place(i)));
     const decodes = replies.map((r) => (r.result.case === 'placed' ? r.result.value.decodeWorkerId : `not placed: ${r.result.case}`));
     const counts = DECODERS.map((d) => decodes.filter((x) => x === d).length);
