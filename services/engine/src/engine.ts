@@ -62,6 +62,8 @@ export interface EngineStats {
   expertTokens: number[][] | null;
   stepsRun: number;
   preemptions: number;
+  /** Prompt tokens of waiting or running sequences not yet prefilled (the planner's prefill queue). */
+  pendingPromptTokens: number;
 }
 
 export class Engine {
@@ -323,7 +325,11 @@ export class Engine {
 
   stats(): EngineStats {
     let held = 0;
-    for (const s of this.seqs.values()) if (s.status === 'held') held++;
+    let pendingPromptTokens = 0;
+    for (const s of this.seqs.values()) {
+      if (s.status === 'held') held++;
+      else if (s.status === 'waiting' || s.status === 'running') pendingPromptTokens += Math.max(0, s.prompt.length - s.numComputed);
+    }
     return {
       running: this.scheduler.numRunning,
       waiting: this.scheduler.numWaiting,
@@ -332,6 +338,7 @@ export class Engine {
       expertTokens: this.expertTokens?.map((r) => [...r]) ?? null,
       stepsRun: this.stepsRun,
       preemptions: this.preemptions,
+      pendingPromptTokens,
     };
   }
 
