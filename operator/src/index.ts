@@ -1,1 +1,75 @@
-export {};
+// CRDs (zod schemas are the source of truth; YAML and docs are generated from them).
+export {
+  CONDITION_TYPES,
+  DUET_API_VERSION,
+  DUET_GROUP,
+  DUET_VERSION,
+  duetServiceSpecSchema,
+  duetServiceStatusSchema,
+  poolSpecSchema,
+  poolStatusSchema,
+  type Condition,
+  type ConditionType,
+  type DuetServiceSpec,
+  type DuetServiceSpecInput,
+  type DuetServiceStatus,
+  type EngineSettings,
+  type GatewaySpec,
+  type ModelSource,
+  type ModelSpec,
+  type PoolSpec,
+  type PoolStatus,
+  type RouterSpec,
+} from './crds/index.ts';
+
+// The pool planner (pure; also importable alone as `@duet/operator/planner`) and the autoscaler.
+export {
+  ScalingPolicyError,
+  defaultScalingPolicySpec,
+  initialPlannerState,
+  parseScalingPolicySpec,
+  plan,
+  scalingPolicySpecSchema,
+  type Plan,
+  type PlanInput,
+  type PlannerSignals,
+  type PlannerState,
+  type PoolName,
+  type PoolReplicas,
+  type ScalingPolicySpec,
+  type ScalingPolicySpecInput,
+} from './planner/index.ts';
+export {
+  KubeActuator,
+  KubePoolAutoscaler,
+  LocalProcessActuator,
+  drainWorker,
+  startAutoscaler,
+  type Actuator,
+  type Autoscaler,
+  type AutoscalerOptions,
+  type DrainResult,
+  type WorkerProcesses,
+} from './autoscaler/index.ts';
+
+// The operator: controller (reconcile, status, policies) and its Kubernetes plumbing.
+export {
+  CONTROLLER_DEFAULTS,
+  Controller,
+  FINALIZER,
+  LABELS,
+  NatsPolicyPublisher,
+  Operator,
+  computeStatus,
+  desiredChildren,
+  operatorConfigSchema,
+  parseOperatorConfig,
+  runOperator,
+  subjectPrefixFor,
+  type AutoscaleTarget,
+  type ControllerOptions,
+  type OperatorConfig,
+  type OperatorOptions,
+  type PoolAutoscaler,
+} from './controller/index.ts';
+export { LeaderElector, ManualClock, WorkQueue, loadKubeConfig, type Clock } from './kube/index.ts';

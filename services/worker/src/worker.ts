@@ -92,10 +92,10 @@ export class Worker {
     this.services.forEach((s) => s.start());
     this.cancelSub = nc.subscribe(subjects.allCancels(), { callback: (err, msg) => !err && this.onCancel(msg.data) });
     this.presence = new Presence({ nc, subjects, engine, info: await this.info(transports), heartbeatIntervalMs: c.heartbeatIntervalMs, loadReportIntervalMs: c.loadReportIntervalMs, logger: this.logger });
-    await nc.flush(); // every subscription is live at the server before the first beat announces us
-    this.presence.start();
     this.control = new WorkerControl({ nc, subjects, logger: this.logger, target: this.controlTarget(work) });
     this.control.start();
+    await nc.flush(); // every subscription is live at the server before the first beat announces us
+    this.presence.start();
     this.logger.info({ metricsPort: served.port, kvBlocks: engine.numKvBlocks }, 'worker ready');
   }
 

@@ -4,7 +4,8 @@
  * router, N prefill + M decode workers and the gateway, each its own process. Once every worker
  * heartbeats and the gateway is ready it prints the URL, the model folder and an example curl.
  * SIGINT / SIGTERM stop every process it started; a child that dies takes the platform down with
- * the tail of its log.
+ * the tail of its log. With --autoscale the operator's planner sizes the worker pools from the
+ * signals the workers and the gateway push, and drains a worker before removing it (autoscale.ts).
  */
 import { basename, resolve } from 'node:path';
 import { BACKEND_NAMES } from '@duet/engine';
@@ -14,12 +15,14 @@ import type { LaunchOptions } from '../launcher/plan.ts';
 import { logTail } from '../launcher/children.ts';
 import { launchPlatform, runLogDir, type Platform } from '../launcher/platform.ts';
 
-function parse(argv: string[]): Omit<LaunchOptions, 'natsUrl' | 'redisUrl' | 'modelDir'> & { model?: string; redis: boolean; readyTimeoutMs: number } {
+function parse(argv: string[]): Omit<LaunchOptions, 'natsUrl' | 'redisUrl' | 'modelDir'> & { model?: string; redis: boolean; readyTimeoutMs: number; autoscale: boolean; scalingPolicy?: string } {
   const v = parseFlags(argv, {
     port: { type: 'string' }, host: { type: 'string' }, model: { type: 'string' }, prefill: { type: 'string' }, decode: { type: 'string' },
     transport: { type: 'string' }, backend: { type: 'string' }, 'kv-cache-mib': { type: 'string' }, redis: { type: 'boolean' }, 'ready-timeout-s': { type: 'string' },
     policy: { type: 'string' },
+    autoscale: { type: 'boolean' }, 'scaling-policy': { type: 'string' },
   });
+  if (v['scaling-policy'] !== undefined && v.autoscale !== true) throw new CliUsageError('--scaling-policy needs --autoscale');
   const prefill = optionalNumber(v, 'prefill', { integer: true }) ?? 1;
   const decode = optionalNumber(v, 'decode', { integer: true }) ?? 1;
   if (prefill < 0 || decode < 1) throw new CliUsageError('--prefill must be ≥ 0 and --decode ≥ 1');
@@ -35,11 +38,16 @@ function parse(argv: string[]): Omit<LaunchOptions, 'natsUrl' | 'redisUrl' | 'mo
     redis: v.redis === true,
     ...(typeof v.policy === 'string' ? { policy: /[/.]/.test(v.policy) ? resolve(v.policy) : v.policy } : {}),
     readyTimeoutMs: (optionalNumber(v, 'ready-timeout-s') ?? 180) * 1000,
+    autoscale: v.autoscale === true,
+    ...(typeof v['scaling-policy'] === 'string' ? { scalingPolicy: resolve(v['scaling-policy']) } : {}),
   };
 }
 
 export async function start(argv: string[]): Promise<number> {
-  const o = parse(argv);
+  const parsed = parse(argv);
+  const scaling = parsed.autoscale ? await import('./autoscale.ts') : null;
+  const policy = scaling ? await scaling.loadScalingPolicy(parsed.scalingPolicy) : null;
+  const o = scaling && policy ? { ...parsed, ...scaling.initialPools(policy, parsed) } : parsed;
   const modelDir = o.model ?? (await ensureDemoModel());
   const signalled = new Promise<string>((res) => ['SIGINT', 'SIGTERM'].forEach((s) => process.once(s, () => res(s))));
   let platform: Platform;
@@ -50,9 +58,21 @@ export async function start(argv: string[]): Promise<number> {
     return 1;
   }
   console.log(banner({ ...o, modelDir }, platform));
-  const end = await Promise.race([platform.died, signalled]);
+  let scaler: Awaited<ReturnType<NonNullable<typeof scaling>['startLocalAutoscaler']>> | null = null;
+  if (scaling && policy) {
+    try {
+      scaler = await scaling.startLocalAutoscaler(platform, { ...o, modelDir, natsUrl: platform.natsUrl, redisUrl: platform.redisUrl }, policy);
+      console.log(`autoscaling: prefill ${policy.prefill.minReplicas}–${policy.prefill.maxReplicas}, decode ${policy.decode.minReplicas}–${policy.decode.maxReplicas}, every ${policy.intervalSeconds} s (log: ${platform.logDir}/autoscaler.log)`);
+    } catch (err) {
+      console.error(`duet: autoscaler failed to start: ${err instanceof Error ? err.message : String(err)}`);
+      await platform.stop();
+      return 1;
+    }
+  }
+  const end = await Promise.race([platform.died, signalled, ...(scaler ? [scaler.died] : [])]);
   if (typeof end === 'string') console.log(`\nduet: ${end} received, stopping every process …`);
   else console.error(`duet: ${end.spec.name} exited (code ${end.proc.exitCode}); its log (${end.logFile}):\n${await logTail(end)}`);
+  await scaler?.stop();
   await platform.stop();
   return typeof end === 'string' ? 0 : 1;
 }

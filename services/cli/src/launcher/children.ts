@@ -20,6 +20,8 @@ export interface Child {
   proc: ChildProcess;
   logFile: string;
   exited: Promise<number | null>;
+  /** Set before a deliberate stop of one child (an autoscaler's drained worker): not a death. */
+  expectedExit?: boolean;
 }
 
 export function startChild(spec: ChildSpec, logDir: string): Child {

@@ -61,9 +61,10 @@ export async function launchPlatform(o: PlatformOptions): Promise<Platform> {
     await stopChildren(children);
     await Promise.all(stops.map((s) => s()));
   };
-  const died = Promise.race(children.map((c) => c.exited.then(() => c)));
+  const died = new Promise<Child>((resolve) => children.forEach((c) => void c.exited.then(() => !c.expectedExit && resolve(c))));
   const gatewayUrl = `http://${o.host}:${o.port}`;
-  const ready = waitUntilReady({ natsUrl, workerIds: workerIds(opts), gatewayUrl, timeoutMs: o.readyTimeoutMs });
+  const routerLogFile = children.find((c) => c.spec.name === 'router')?.logFile;
+  const ready = waitUntilReady({ natsUrl, workerIds: workerIds(opts), gatewayUrl, routerLogFile, timeoutMs: o.readyTimeoutMs });
   const first = await Promise.race([ready.then(() => null), died]).catch(async (err: unknown) => {
     await stop();
     throw err;

@@ -1,4 +1,9 @@
-/** The launcher's readiness gate: every expected worker has heartbeated and the gateway says ready. */
+/**
+ * The launcher's readiness gate: the router is subscribed (its log says "router ready"), every
+ * expected worker has heartbeated since then (so the router has seen each of them: a request sent
+ * right after launch is placed, not refused with no_capacity), and the gateway says ready.
+ */
+import { readFile } from 'node:fs/promises';
 import { connect } from 'nats';
 import { Subjects, wire } from '@duet/core';
 
@@ -6,11 +11,23 @@ export interface ReadinessOptions {
   natsUrl: string;
   workerIds: readonly string[];
   gatewayUrl: string;
+  /** The router's log file: beats are counted only once it logged "router ready". */
+  routerLogFile?: string;
   timeoutMs: number;
+}
+
+async function waitForRouter(logFile: string, deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    const text = await readFile(logFile, 'utf8').catch(() => '');
+    if (text.includes('"router ready"')) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`router not ready (no "router ready" in ${logFile})`);
 }
 
 export async function waitUntilReady(o: ReadinessOptions): Promise<void> {
   const deadline = Date.now() + o.timeoutMs;
+  if (o.routerLogFile) await waitForRouter(o.routerLogFile, deadline);
   const nc = await connect({ servers: o.natsUrl, name: 'duet-launcher' });
   try {
     const seen = new Set<string>();

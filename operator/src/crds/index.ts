@@ -1,0 +1,53 @@
+/** Public entry of the CRD module: the zod schemas (source of truth), their types and the generator. */
+export {
+  DUET_API_VERSION,
+  DUET_GROUP,
+  DUET_VERSION,
+  CONDITION_TYPES,
+  POLICY_CONDITION_TYPES,
+  conditionSchema,
+  policyStatusSchema,
+  localObjectRefSchema,
+  resourceRequirementsSchema,
+  secretKeyRefSchema,
+  tolerationSchema,
+  withRules,
+  type Condition,
+  type ConditionType,
+  type CrossFieldRule,
+  type LocalObjectRef,
+  type PolicyCondition,
+  type PolicyStatus,
+  type ResourceRequirements,
+  type SecretKeyRef,
+  type Toleration,
+} from './common.ts';
+export {
+  ENGINE_BACKENDS,
+  KV_TRANSPORTS,
+  MODEL_SOURCE_KINDS,
+  SERVICE_TYPES,
+  duetServiceSpecSchema,
+  duetServiceStatusSchema,
+  engineSettingsSchema,
+  gatewaySpecSchema,
+  modelSourceSchema,
+  modelSpecSchema,
+  poolSpecSchema,
+  poolStatusSchema,
+  routerSpecSchema,
+  type DuetServiceSpec,
+  type DuetServiceSpecInput,
+  type DuetServiceStatus,
+  type EngineSettings,
+  type GatewaySpec,
+  type ModelSource,
+  type ModelSpec,
+  type PoolSpec,
+  type PoolStatus,
+  type RouterSpec,
+} from './duet-service.ts';
+export { buildCrd, crdName, crdSchemaOf, openApiSchemaOf } from './crd.ts';
+export { CRD_DEFINITIONS, DUET_SERVICE, ROUTING_POLICY, SCALING_POLICY, type CrdDefinition, type PrinterColumn } from './definitions.ts';
+export { StructuralSchemaError, toStructural, type JsonSchema } from './structural.ts';
+export { generatedFiles, type GeneratedFile } from './generate.ts';
