@@ -7,6 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { policyAcceptance } from '../src/controller/policies.ts';
 import {
   NS,
   baseSpec,
@@ -158,4 +159,13 @@ describe('policies', () => {
     await patchDuetService(s, 'bad', { spec: { decode: { replicas: 3 } } });
     await untilReady(s, 'bad');
   });
+});
+
+test('a RoutingPolicy is checked with the routers\' own compiler: a bad plugin parameter is refused with its path', () => {
+  const obj = { metadata: { name: 'bad', generation: 1 }, spec: { decode: { scorers: [{ type: 'prefill-load', parameters: { scaleTokens: -1 } }] } } };
+  const a = policyAcceptance('RoutingPolicy', obj);
+  assert.equal(a.accepted, false);
+  assert.match(a.message, /spec\.decode\.scorers\[0\]\.parameters\.scaleTokens/);
+  const unknown = policyAcceptance('RoutingPolicy', { metadata: { name: 'u' }, spec: { prefill: { picker: { type: 'best' } } } });
+  assert.match(unknown.message, /unknown picker "best"/);
 });

@@ -30,6 +30,7 @@ export function sharedEnv(input: Omit<DesiredInput, 'configHash'>): Record<strin
     DUET_MAX_RUNNING_SEQS: String(engine.maxRunningSeqs),
     DUET_KV_CACHE_MIB: String(engine.kvCacheMiB),
     DUET_METRICS_PORT: String(PORTS.metrics),
+    DUET_METRICS_HOST: '0.0.0.0',
     DUET_HOST: '0.0.0.0',
     DUET_PORT: String(PORTS.gatewayHttp),
     DUET_ACCOUNTING_KEY_PREFIX: `duet:${owner.namespace}:${owner.name}:`,

@@ -9,7 +9,7 @@
  * the last good policy.
  * `policyAcceptance` is the Accepted condition each policy object reports about itself.
  */
-import { routingPolicySchema } from '@duet/router';
+import { compilePolicy, PolicyError } from '@duet/router';
 import { parseScalingPolicySpec, type ScalingPolicySpec } from '../planner/index.ts';
 import { DUET_API_VERSION, type LocalObjectRef } from '../crds/index.ts';
 import type { Problem } from './status.ts';
@@ -23,9 +23,6 @@ export interface RoutingPolicyDoc {
   documentJson: string;
 }
 
-const issuesText = (issues: readonly { path: readonly PropertyKey[]; message: string }[]): string =>
-  issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ');
-
 /** The RoutingPolicy as the router's document, or why it cannot be used. */
 export function resolveRoutingPolicy(ref: LocalObjectRef | undefined, lookup: (name: string) => PolicyObject | undefined): Resolved<RoutingPolicyDoc> {
   if (!ref) return { state: 'none' };
@@ -33,9 +30,12 @@ export function resolveRoutingPolicy(ref: LocalObjectRef | undefined, lookup: (n
   if (!obj) return { state: 'problem', problem: { reason: 'RoutingPolicyNotFound', message: `RoutingPolicy "${ref.name}" (spec.router.policyRef) does not exist` } };
   const generation = obj.metadata.generation ?? 0;
   const doc = { apiVersion: DUET_API_VERSION, kind: 'RoutingPolicy', metadata: { name: ref.name, generation }, spec: obj.spec ?? {} };
-  const parsed = routingPolicySchema.safeParse(doc);
-  if (!parsed.success) {
-    return { state: 'problem', problem: { reason: 'InvalidRoutingPolicy', message: `RoutingPolicy "${ref.name}": ${issuesText(parsed.error.issues)}` } };
+  try {
+    // The routers' own compiler: shape, plugin types and every plugin's parameters.
+    compilePolicy(doc);
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err;
+    return { state: 'problem', problem: { reason: 'InvalidRoutingPolicy', message: `RoutingPolicy "${ref.name}": ${err.message}` } };
   }
   return { state: 'ok', value: { name: ref.name, generation, documentJson: JSON.stringify(doc) } };
 }

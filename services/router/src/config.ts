@@ -17,6 +17,8 @@ export const routerConfigSchema = z.object({
   missedBeats: z.number().int().positive().default(10),
   /** 0 = an ephemeral port (logged). */
   metricsPort: z.number().int().min(0).max(65535).default(0),
+  /** Interface the metrics endpoint binds; 0.0.0.0 in a pod so Prometheus can scrape it. */
+  metricsHost: z.string().default('127.0.0.1'),
   /** Router replicas share duet.router.place through this NATS queue group. */
   queueGroup: z.string().default('duet-router'),
   /**

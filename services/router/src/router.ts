@@ -94,7 +94,7 @@ export class Router {
     await this.kvSync.start(this.registry.live().map((w) => w.info.workerId));
     this.policy.watch(c.policyWatchMs);
     await nc.flush();
-    const served = await serveMetrics(this.metrics.registry, c.metricsPort);
+    const served = await serveMetrics(this.metrics.registry, c.metricsPort, c.metricsHost);
     this.server = served.server;
     this.boundMetricsPort = served.port;
     this.logger.info({ metricsPort: served.port }, 'router ready');

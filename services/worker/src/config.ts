@@ -19,7 +19,8 @@ export const workerConfigSchema = z.object({
   modelDir: z.string().min(1),
   /** The served model name; default the model folder's name. */
   modelName: z.string().optional(),
-  backend: z.enum(['wasm', 'cpu']).default('wasm'),
+  /** tensorflow needs @tensorflow/tfjs-node(-gpu) installed (the GPU image); the engine says so otherwise. */
+  backend: z.enum(['wasm', 'cpu', 'tensorflow']).default('wasm'),
   kvCacheMib: z.number().positive().default(256),
   /** Overrides kvCacheMib with an exact block count (tests). */
   numKvBlocks: z.number().int().positive().optional(),
@@ -31,6 +32,8 @@ export const workerConfigSchema = z.object({
   loadReportIntervalMs: z.number().int().positive().default(200),
   /** 0 = an ephemeral port (logged). */
   metricsPort: z.number().int().min(0).max(65535).default(0),
+  /** Interface the metrics endpoint binds; 0.0.0.0 in a pod so Prometheus can scrape it. */
+  metricsHost: z.string().default('127.0.0.1'),
   /** KV transport this worker sends with (prefill) and offers besides NATS (decode). */
   transport: z.enum(['nats', 'tcp']).default('nats'),
   /** Interface the TCP KV listener binds to and advertises. */

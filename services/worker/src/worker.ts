@@ -81,7 +81,7 @@ export class Worker {
     const subjects = new Subjects(c.subjectPrefix);
     const transports = this.makeTransports(nc, subjects);
     const metrics = new WorkerMetrics(c.role, () => this.ctx?.engine ?? null, { defaultMetrics: this.deps.defaultMetrics ?? true });
-    const served = await serveMetrics(metrics.registry, c.metricsPort);
+    const served = await serveMetrics(metrics.registry, c.metricsPort, c.metricsHost);
     this.metricsServer = served.server;
     this.boundMetricsPort = served.port;
     const work = new WorkTracker();
