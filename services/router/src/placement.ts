@@ -16,6 +16,9 @@ import { decide, describeDecision, type Decision } from './pipeline/decide.ts';
 import type { ExpertVector } from './plugins/types.ts';
 import type { LivePolicy } from './policy/live.ts';
 
+/** A placement that computes fewer new prompt tokens than this adds nothing worth recording as pending. */
+const PENDING_MIN_NEW_TOKENS = 64;
+
 export interface PlacementOutcome {
   decision: Decision;
   /** Decisions made before the one kept (CAS conflicts). */
@@ -67,7 +70,8 @@ export class PolicyPlacer {
         return this.degraded(req, err, attempt);
       }
       if (ok) {
-        this.fleet.pending.record(req.blockHashes, [res.prefillWorkerId ?? res.decodeWorkerId, res.decodeWorkerId]);
+        // Prompt blocks the index did not already place on the prefiller: their events are still to come.
+        if (res.prefillTokens >= PENDING_MIN_NEW_TOKENS) this.fleet.pending.record(req.blockHashes, [res.prefillWorkerId ?? res.decodeWorkerId, res.decodeWorkerId]);
         const predicted = decision.memo.get('expert-profile') as ExpertVector | null | undefined;
         this.fleet.experts.onPlaced(req.requestId, res.decodeWorkerId, predicted !== undefined ? predicted : this.fleet.profiles.predict(req.blockHashes));
         return { decision, conflicts: attempt, degraded: false };

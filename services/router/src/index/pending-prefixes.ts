@@ -9,14 +9,15 @@
  *
  * Chained hashes make a sample enough: block i's hash covers every block before it, so a new
  * prompt whose block i equals a recorded block i shares all i + 1 leading blocks. Every `stride`-th
- * block (and the last) is recorded, and match() walks the new prompt's sampled positions until none
- * matches, so its answer is exact to within stride − 1 blocks, for L/stride lookups at most.
+ * block (and the last) is recorded, and match() binary-searches the new prompt's sampled positions,
+ * so its answer is exact to within stride − 1 blocks, for O(log(L / stride)) lookups per worker.
  * Bounded: at most `capacity` recorded hashes (oldest first out), each expiring after `ttlMs`.
  */
 
+/** The workers expected to hold one recorded hash, and until when (parallel arrays, usually 1–2 long). */
 interface Entry {
-  /** workerId → expiry (ms). */
-  workers: Map<string, number>;
+  workers: string[];
+  expires: number[];
 }
 
 export interface PendingPrefixesOptions {
@@ -35,7 +36,7 @@ export class PendingPrefixes {
 
   constructor(o: PendingPrefixesOptions = {}) {
     this.ttlMs = o.ttlMs ?? 30_000;
-    this.stride = o.stride ?? 8;
+    this.stride = o.stride ?? 16;
     this.capacity = o.capacity ?? 200_000;
     this.now = o.now ?? Date.now;
   }
@@ -49,47 +50,76 @@ export class PendingPrefixes {
     const n = blockHashes.length;
     if (n === 0 || workerIds.length === 0) return;
     const expires = this.now() + this.ttlMs;
-    for (let i = this.stride - 1; i < n; i += this.stride) this.put(blockHashes[i], workerIds, expires);
-    if (n % this.stride !== 0) this.put(blockHashes[n - 1], workerIds, expires);
+    const ids = workerIds.length > 1 ? [...new Set(workerIds)] : workerIds;
+    for (let i = this.stride - 1; i < n; i += this.stride) this.put(blockHashes[i], ids, expires);
+    if (n % this.stride !== 0) this.put(blockHashes[n - 1], ids, expires);
   }
 
-  /** Leading blocks each worker is expected to hold (multiples of the stride, or the whole prompt). */
+  /**
+   * Leading blocks each worker is expected to hold (multiples of the stride, or the whole prompt).
+   * A record inserts its sampled positions in order and the table evicts oldest first, so for one
+   * worker the recorded positions of a prompt form a prefix: a binary search over the sampled
+   * positions finds how deep each worker goes — O(log(L / stride)) lookups per worker seen at the
+   * first position (usually one or two).
+   */
   match(blockHashes: readonly string[]): Map<string, number> {
     const out = new Map<string, number>();
     const n = blockHashes.length;
     if (this.table.size === 0 || n === 0) return out;
     const t = this.now();
-    let alive: Set<string> | null = null;
-    const positions = this.positions(n);
-    for (const i of positions) {
-      const e = this.table.get(blockHashes[i]);
-      const next = new Set<string>();
-      if (e) for (const [w, exp] of e.workers) if (exp > t && (alive === null || alive.has(w))) next.add(w);
-      if (next.size === 0) break;
-      for (const w of next) out.set(w, i + 1);
-      alive = next;
+    const full = Math.floor(n / this.stride);
+    const count = full + (n % this.stride !== 0 ? 1 : 0);
+    const pos = (k: number): number => (k < full ? k * this.stride + this.stride - 1 : n - 1);
+    const holds = (k: number, w: string): boolean => {
+      const e = this.table.get(blockHashes[pos(k)]);
+      if (!e) return false;
+      const j = e.workers.indexOf(w);
+      return j >= 0 && e.expires[j] > t;
+    };
+    const first = this.table.get(blockHashes[pos(0)]);
+    if (!first) return out;
+    for (let j = 0; j < first.workers.length; j++) {
+      const w = first.workers[j];
+      if (!(first.expires[j] > t)) continue;
+      let lo = 0; // holds(lo, w)
+      let hi = count; // first index not known to hold
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >>> 1;
+        if (holds(mid, w)) lo = mid;
+        else hi = mid;
+      }
+      out.set(w, pos(lo) + 1);
     }
     return out;
   }
 
   /** Forgets a worker (it left the fleet). O(recorded hashes). */
   removeWorker(workerId: string): void {
-    for (const [h, e] of this.table) if (e.workers.delete(workerId) && e.workers.size === 0) this.table.delete(h);
+    for (const [h, e] of this.table) {
+      const j = e.workers.indexOf(workerId);
+      if (j < 0) continue;
+      e.workers.splice(j, 1);
+      e.expires.splice(j, 1);
+      if (e.workers.length === 0) this.table.delete(h);
+    }
   }
 
-  private positions(n: number): number[] {
-    const out: number[] = [];
-    for (let i = this.stride - 1; i < n; i += this.stride) out.push(i);
-    if (n % this.stride !== 0) out.push(n - 1);
-    return out;
-  }
-
+  /** Insertion order is the eviction order (oldest recorded first); a re-recorded hash keeps its place. */
   private put(hash: string, workerIds: readonly string[], expires: number): void {
-    let e = this.table.get(hash);
-    if (e) this.table.delete(hash);
-    else e = { workers: new Map() };
-    for (const w of workerIds) e.workers.set(w, expires);
-    this.table.set(hash, e);
-    if (this.table.size > this.capacity) this.table.delete(this.table.keys().next().value!);
+    const e = this.table.get(hash);
+    if (!e) {
+      this.table.set(hash, { workers: [...workerIds], expires: workerIds.map(() => expires) });
+      if (this.table.size > this.capacity) this.table.delete(this.table.keys().next().value!);
+      return;
+    }
+    for (const w of workerIds) {
+      const j = e.workers.indexOf(w);
+      if (j >= 0) {
+        e.expires[j] = expires;
+      } else {
+        e.workers.push(w);
+        e.expires.push(expires);
+      }
+    }
   }
 }
