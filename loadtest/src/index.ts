@@ -71,6 +71,8 @@ export { SimSeq, SimWorker, type Chunk, type SeqMode, type SimEngineConfig, type
 export { SimRouter } from './sim/router.ts';
 export { SimCluster, pickVictims, type ClusterOptions, type ClusterStats, type PoolName as SimPoolName, type Ticker } from './sim/cluster.ts';
 export { SimAutoscaler, type ReplicaPoint } from './sim/autoscale.ts';
+export { calibratePlatform, type Calibration } from './sim/calibrate.ts';
+export { replicasChart, writeSimulation } from './sim/report.ts';
 export { TRACE_FILES, buildSource, resolveTrace, workloadsDir, type Source, type SourceSpec, type TraceKind, type TraceName } from './sim/source.ts';
 export {
   SIM_ENGINE_DEFAULTS,

@@ -6,6 +6,8 @@
  *     disaggregated:  decode worker pins its cached prefix and reserves the rest (beginImport);
  *                     prefill worker computes the prompt; each chunk's KV crosses the link while
  *                     later chunks compute; transfer done ─▶ first token, decode joins the batch
+ *                     (a one-token answer, or an import that does not fit, is prefilled on the
+ *                     decode worker; the prefill worker computes anyway and its KV is not taken)
  *   finished / prefill done / rejected ─▶ router request events (accounting released)
  *
  * The link: a prefill worker sends over one link (bandwidth of the cost model). A chunk's bytes
@@ -53,7 +55,7 @@ interface ReqState {
   pSeq: SimSeq | null;
   /** Decode worker's pinned prefix (tokens not sent). */
   pinned: number;
-  /** The import could not be reserved: the decode worker prefills locally. */
+  /** The decode worker prefills locally although a prefill worker was chosen (a one-token answer, or an import that did not fit). */
   fallback: boolean;
   linkDoneMs: number;
 }
@@ -281,12 +283,14 @@ export class SimCluster implements WorkerHooks {
       r.dSeq = new SimSeq(req, 'local', this.seqOrder++);
       return d.submit(r.dSeq, this.now);
     }
-    r.dSeq = new SimSeq(req, 'import', this.seqOrder++);
-    if (d.beginImport(r.dSeq)) {
+    // As the decode worker: a one-token answer is prefilled locally (the prefill worker still gets
+    // its request and computes; its KV is not taken); an import that does not fit falls back.
+    r.dSeq = req.maxTokens >= 2 ? new SimSeq(req, 'import', this.seqOrder++) : null;
+    if (r.dSeq && d.beginImport(r.dSeq)) {
       r.pinned = r.dSeq.cachedTokens;
     } else {
+      if (r.dSeq) this.stats.transferFallbacks++;
       r.fallback = true;
-      this.stats.transferFallbacks++;
       r.dSeq = new SimSeq(req, 'local', this.seqOrder++);
       d.submit(r.dSeq, this.now);
     }

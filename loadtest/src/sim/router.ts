@@ -68,7 +68,8 @@ export class SimRouter {
   constructor(private readonly o: SimRouterOptions) {
     const logger = o.logger ?? createLogger('sim-router', { level: 'silent' });
     this.registry = new WorkerRegistry(10, o.now, (id) => this.onGone(id));
-    this.fleet = new FleetState(this.registry, o.random, this.index);
+    // Pending-prefix expiry runs on simulated time.
+    this.fleet = new FleetState(this.registry, o.random, this.index, o.now);
     this.accounting = new InMemoryAccounting({}, { now: o.now });
     this.policy = new LivePolicy(o.policy, logger);
     this.placer = new PolicyPlacer(this.fleet, this.accounting, this.policy, logger);

@@ -15,14 +15,18 @@ export class FleetState {
   readonly profiles = new PrefixProfiles();
   readonly experts = new ExpertLoadTracker();
   /** Prompts just placed, until their KV events arrive (see pending-prefixes.ts). */
-  readonly pending = new PendingPrefixes();
+  readonly pending: PendingPrefixes;
   private readonly reports = new Map<string, LoadReport>();
 
   constructor(
     readonly registry: WorkerRegistry,
     private readonly random: () => number = Math.random,
     readonly index: PrefixIndex = new PrefixIndex(),
-  ) {}
+    /** Clock of pending-prefix expiry (the simulator passes its own). */
+    now: () => number = Date.now,
+  ) {
+    this.pending = new PendingPrefixes({ now });
+  }
 
   /** Keeps the newest report per worker (by seq; seq 1 again means the worker restarted). */
   onLoadReport(r: LoadReport): boolean {

@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path';
 import { MODEL_PRESETS, type PresetName } from '@duet/engine';
 import {
   DEFAULT_COST_MODEL_PATH, DEFAULT_SLO, SIM_ENGINE_DEFAULTS, WORKLOAD_NAMES, buildSource, engineConfig, fitCostModel, loadCostModel, parseDomainMix,
-  readBenchRecords, resolveTrace, shapeFromConfig, simulate, writeRun,
+  readBenchRecords, resolveTrace, shapeFromConfig, simulate, writeSimulation,
   type ArrivalSpec, type FitShape, type SimulationResult, type SourceSpec, type WorkloadSpec,
 } from '@duet/loadtest';
 import { parseScalingPolicySpec, projectToRatio, type ScalingPolicySpec } from '@duet/operator/planner';
@@ -122,7 +122,7 @@ async function run(argv: string[]): Promise<number> {
     slo: { ttftMs: optionalNumber(v, 'slo-ttft-ms') ?? DEFAULT_SLO.ttftMs, tpotMs: optionalNumber(v, 'slo-tpot-ms') ?? DEFAULT_SLO.tpotMs },
     costModelSource: basename(costPath),
   });
-  if (typeof v.out === 'string') await writeRun(resolve(v.out), result, timings);
+  if (typeof v.out === 'string') await writeSimulation(resolve(v.out), result, timings);
   const where = typeof v.out === 'string' ? `\nreport: ${join(resolve(v.out), 'report.md')}` : '';
   if (v.json) {
     console.error(summaryLine(result) + where);
