@@ -1,5 +1,6 @@
 /**
- * Framing constants and the checksum of KV chunks (KvChunk in proto/duet/v1/kv_transfer.proto).
+ * Framing constants of KV chunks (KvChunk in proto/duet/v1/kv_transfer.proto), and CRC-32. Chunks
+ * no longer carry CRC-32: KvChunk.checksum is duet-kv32 (services/kv-transfer/src/kv-hash.ts).
  *
  * A chunk carries whole tokens of one layer, so its payload is tokens × bytesPerToken, and the
  * whole encoded KvChunk must stay under the server's max_payload (a publish over it is rejected by
@@ -49,7 +50,7 @@ export function crc32Js(bytes: Uint8Array, previous = 0): number {
 }
 
 /**
- * CRC-32 (IEEE 802.3, the zlib/gzip one) of a chunk payload, as an unsigned 32-bit number;
+ * CRC-32 (IEEE 802.3, the zlib/gzip one) of `bytes`, as an unsigned 32-bit number;
  * crc32(b, crc32(a)) = crc32(a ‖ b), so a payload in pieces needs no concatenation.
  */
 export function crc32(bytes: Uint8Array, previous = 0): number {

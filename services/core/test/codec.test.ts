@@ -78,12 +78,12 @@ void describe('wire codecs', () => {
   void it('a default-size KV chunk fits NATS max_payload with room to spare; maxBytes names an oversize', () => {
     const payload = new Uint8Array(DEFAULT_KV_CHUNK_BYTES).map((_, i) => i * 31);
     const bytes = wire.kvChunk.encode(
-      { transferId: 'x', seq: 4_000_000_000, layer: 79, tokenStart: 0, tokenEnd: 32, crc32: crc32(payload), payload },
+      { transferId: 'x', seq: 4_000_000_000, layer: 79, tokenStart: 0, tokenEnd: 32, checksum: crc32(payload), payload },
       { maxBytes: NATS_DEFAULT_MAX_PAYLOAD_BYTES },
     );
     assert.ok(bytes.length < DEFAULT_KV_CHUNK_BYTES + 128, `overhead ${bytes.length - DEFAULT_KV_CHUNK_BYTES} bytes`);
     const back = wire.kvChunk.decode(bytes);
-    assert.equal(crc32(back.payload), back.crc32);
+    assert.equal(crc32(back.payload), back.checksum); // any uint32 round-trips; crc32 is just a value here
     assert.throws(
       () => wire.kvChunk.encode({ payload: new Uint8Array(NATS_DEFAULT_MAX_PAYLOAD_BYTES) }, { maxBytes: NATS_DEFAULT_MAX_PAYLOAD_BYTES }),
       (e: unknown) => e instanceof PayloadTooLargeError && e.typeName === 'duet.v1.KvChunk' && e.limitBytes === NATS_DEFAULT_MAX_PAYLOAD_BYTES,

@@ -125,7 +125,7 @@ export const fixtures: Fixtures = {
   kvTransferReply: {
     result: { case: 'accept', value: { transferId: 'xfer-1', receiverWorkerId: 'decode-0', cachedTokens: 16, initialCredits: 8 } },
   },
-  kvChunk: { transferId: 'xfer-1', seq: 3, layer: 2, tokenStart: 16, tokenEnd: 32, crc32: 0xcbf43926, payload: Uint8Array.of(1, 2, 3) },
+  kvChunk: { transferId: 'xfer-1', seq: 3, layer: 2, tokenStart: 16, tokenEnd: 32, checksum: 0xcbf43926, payload: Uint8Array.of(1, 2, 3) },
   kvCredit: { transferId: 'xfer-1', credits: 4, receivedSeq: 3 },
   kvTransferControl: {
     transferId: 'xfer-1',

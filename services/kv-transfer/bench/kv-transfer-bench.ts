@@ -2,9 +2,10 @@
  * `npm run bench:kv-transfer`: moves the KV of a 2,048-token prompt of the `bench` llama model
  * (8 layers · 8 KV heads · head dim 64, f32 → 67,108,864 bytes) from this process to a child
  * process, over a nats-server started by the testkit: plain NATS pub/sub and a plain TCP socket
- * (raw baselines, same bytes, 256 KiB messages/writes, final ack) against Duet's NATS and TCP
- * transports (chunking, credits, CRC-32, completion ack). Median of REPS alternating rounds;
- * prints one JSON object as the last stdout line.
+ * (raw baselines, same bytes, in messages/writes of DEFAULT_KV_CHUNK_BYTES = 768 KiB, final ack)
+ * against Duet's NATS and TCP transports (chunking, credits, checksums, completion ack). Median
+ * of REPS (default 9) alternating rounds after a warm-up round; stderr shows each round and the
+ * spread of the per-round ratios; prints one JSON object as the last stdout line.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,7 +20,7 @@ import { slicesSource } from '../src/slice-queue.ts';
 import { TcpKvTransport } from '../src/tcp-transport.ts';
 import type { KvSlice, KvTransport } from '../src/types.ts';
 
-const LAYERS = 8, KV_HEADS = 8, HEAD_DIM = 64, TOKENS = 2048, REPS = Number(process.env.REPS ?? 5);
+const LAYERS = 8, KV_HEADS = 8, HEAD_DIM = 64, TOKENS = 2048, REPS = Number(process.env.REPS ?? 9);
 const TOKEN_FLOATS = KV_HEADS * HEAD_DIM;
 const BYTES = LAYERS * TOKENS * 2 * TOKEN_FLOATS * 4;
 
@@ -91,6 +92,11 @@ try {
     [t.natsRaw, t.duetNats, t.tcpRaw, t.duetTcp].forEach((xs, i) => xs.push(s[i]));
     console.error(`rep ${rep}: ${s.map((x) => Math.round(BYTES / 1e6 / x)).join(' / ')} MB/s (nats raw / duet nats / tcp raw / duet tcp)`);
   }
+  const spread = (raw: number[], duet: number[]): string => {
+    const r = raw.map((x, i) => x / duet[i]).sort((a, b) => a - b);
+    return `${r[0].toFixed(2)}–${r[r.length - 1].toFixed(2)}`;
+  };
+  console.error(`per-round ratios: nats ${spread(t.natsRaw, t.duetNats)}, tcp ${spread(t.tcpRaw, t.duetTcp)}`);
   await nc.drain();
   const out = { bytes: BYTES, nats_raw_MBps: mbps(t.natsRaw), duet_nats_MBps: mbps(t.duetNats), tcp_raw_MBps: mbps(t.tcpRaw), duet_tcp_MBps: mbps(t.duetTcp) };
   console.log(JSON.stringify({ bytes: out.bytes, nats_raw_MBps: out.nats_raw_MBps, duet_nats_MBps: out.duet_nats_MBps, nats_ratio: +(out.duet_nats_MBps / out.nats_raw_MBps).toFixed(2), tcp_raw_MBps: out.tcp_raw_MBps, duet_tcp_MBps: out.duet_tcp_MBps, tcp_ratio: +(out.duet_tcp_MBps / out.tcp_raw_MBps).toFixed(2) }));

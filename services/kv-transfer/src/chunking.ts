@@ -9,7 +9,8 @@
  * Only whole tokens go into a chunk, so a payload is (b − a) · 2 · K · D · 4 bytes.
  */
 import { endianness } from 'node:os';
-import { PayloadTooLargeError, crc32, wire, type KvChunk } from '@duet/core';
+import { PayloadTooLargeError, wire, type KvChunk } from '@duet/core';
+import type { KvHasher } from './kv-hash.ts';
 import type { KvSlice } from './types.ts';
 
 if (endianness() !== 'LE') throw new Error('@duet/kv-transfer sends raw f32 bytes and needs a little-endian host');
@@ -21,7 +22,7 @@ function bytesOf(a: Float32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-/** KvChunk fields other than the payload. */
+/** KvChunk fields other than the payload and its checksum. */
 export interface ChunkHeader {
   transferId: string;
   seq: number;
@@ -30,47 +31,46 @@ export interface ChunkHeader {
   tokenEnd: number;
 }
 
-/** Protobuf tag of KvChunk.payload (field 7, length-delimited). */
-const PAYLOAD_TAG = (7 << 3) | 2;
-/** An encoded KvChunk as consecutive byte ranges (views where possible): write them in order. */
+/** A chunk about to be encoded: its header and views of its K and V bytes (nothing copied yet). */
+export interface ChunkDraft {
+  header: ChunkHeader;
+  k: Uint8Array;
+  v: Uint8Array;
+  payloadBytes: number;
+  /** Test fault: flip a payload byte after the checksum was computed (on a copy, never the source). */
+  corrupt: boolean;
+}
+
+/** The draft of the chunk carrying tokens [h.tokenStart, h.tokenEnd) of `slice`. */
+export function draftChunk(h: ChunkHeader, slice: KvSlice, tokenFloats: TokenFloats, corrupt = false): ChunkDraft {
+  const from = (h.tokenStart - slice.tokenStart) * tokenFloats;
+  const to = (h.tokenEnd - slice.tokenStart) * tokenFloats;
+  const k = bytesOf(slice.k.subarray(from, to));
+  const v = bytesOf(slice.v.subarray(from, to));
+  return { header: h, k, v, payloadBytes: k.byteLength + v.byteLength, corrupt };
+}
+
+/**
+ * How a chunk goes on the wire. Protobuf fields may come in any order, so the payload field goes
+ * first as [tag 7][varint length] followed by K and V, and the other fields (with the checksum of
+ * K ‖ V) are encoded by the wire codec after it — a valid KvChunk that `wire.kvChunk.decode` reads
+ * as usual (encoding a 768 KiB bytes field through protobuf-es ran at ~0.2 GB/s):
+ *
+ *   [tag 7 + varint len] [K bytes] [V bytes] [wire.kvChunk.encode(header, checksum)]
+ *
+ * Two encoders: `encodeChunkParts` leaves K and V as views (the TCP transport writes the parts
+ * and the kernel copies them once); `encodeChunkInto` writes everything into one buffer that
+ * `hash` can read in place (the NATS transport, whose message must be one buffer anyway).
+ */
 export interface EncodedChunk {
+  seq: number;
   parts: Uint8Array[];
   byteLength: number;
   payloadBytes: number;
 }
 
-/**
- * Encodes a KvChunk for tokens [a, b) of `slice` without copying the K/V bytes.
- *
- * Why not `wire.kvChunk.encode({ …, payload })`: protobuf-es writes a 256 KiB bytes field at
- * ~0.2 GB/s (1.3 ms per 256 KiB), slower than NATS itself, and a fresh buffer per chunk costs
- * page faults. Protobuf fields may come in any order, so the payload field goes first as
- * [tag 7][varint len] followed by views of K and V, and the other fields (with the CRC, computed
- * over the two views in sequence) are encoded by the wire codec after it — a valid KvChunk that
- * `wire.kvChunk.decode` reads as usual:
- *
- *   parts = [tag 7 + varint len] [K bytes view] [V bytes view] [wire.kvChunk.encode(header, crc32)]
- *
- * The TCP transport writes the parts as they are (the kernel copies once, as for any socket
- * write); the NATS transport joins them into one message.
- */
-export function encodeChunk(h: ChunkHeader, slice: KvSlice, tokenFloats: TokenFloats, maxBytes: number, corrupt = false): EncodedChunk {
-  const from = (h.tokenStart - slice.tokenStart) * tokenFloats;
-  const to = (h.tokenEnd - slice.tokenStart) * tokenFloats;
-  let k = bytesOf(slice.k.subarray(from, to));
-  const v = bytesOf(slice.v.subarray(from, to));
-  const payloadBytes = k.byteLength + v.byteLength;
-  const prefix = payloadPrefix(payloadBytes);
-  const header = wire.kvChunk.encode({ ...h, crc32: crc32(v, crc32(k)) });
-  if (corrupt) {
-    // Test fault, after the CRC so the receiver must notice; on a copy, never on the source KV.
-    k = Uint8Array.from(k);
-    k[0] ^= 0xff;
-  }
-  const byteLength = prefix.byteLength + payloadBytes + header.byteLength;
-  if (byteLength > maxBytes) throw new PayloadTooLargeError(wire.kvChunk.typeName, byteLength, maxBytes);
-  return { parts: [prefix, k, v, header], byteLength, payloadBytes };
-}
+/** Protobuf tag of KvChunk.payload (field 7, length-delimited). */
+const PAYLOAD_TAG = (7 << 3) | 2;
 
 /** Tag of field 7 (length-delimited) and the varint of the payload length. */
 function payloadPrefix(len: number): Uint8Array {
@@ -85,15 +85,41 @@ function payloadPrefix(len: number): Uint8Array {
   return Uint8Array.from(out);
 }
 
-/** The parts of an encoded chunk in one buffer (for transports that need a single message). */
-export function joinParts(c: EncodedChunk): Uint8Array {
-  const out = Buffer.allocUnsafe(c.byteLength);
-  let at = 0;
-  for (const p of c.parts) {
-    out.set(p, at);
-    at += p.byteLength;
+function checkSize(byteLength: number, maxBytes: number): void {
+  if (byteLength > maxBytes) throw new PayloadTooLargeError(wire.kvChunk.typeName, byteLength, maxBytes);
+}
+
+/** The chunk as parts: K and V stay views of the slice; the checksum streams through `hasher`. */
+export function encodeChunkParts(d: ChunkDraft, hasher: KvHasher, maxBytes: number): EncodedChunk {
+  const prefix = payloadPrefix(d.payloadBytes);
+  const header = wire.kvChunk.encode({ ...d.header, checksum: hasher.hashParts([d.k, d.v]) });
+  let k = d.k;
+  if (d.corrupt && k.byteLength > 0) {
+    k = Uint8Array.from(k);
+    k[0] ^= 0xff;
   }
-  return out;
+  const byteLength = prefix.byteLength + d.payloadBytes + header.byteLength;
+  checkSize(byteLength, maxBytes);
+  return { seq: d.header.seq, parts: [prefix, k, d.v, header], byteLength, payloadBytes: d.payloadBytes };
+}
+
+/**
+ * The chunk written into `out` (room for the payload and CHUNK_OVERHEAD_BYTES); `hash(from, n)`
+ * gives the checksum of out[from, from + n) in place. Returns the view of `out` that is the message.
+ */
+export function encodeChunkInto(d: ChunkDraft, out: Uint8Array, hash: (from: number, n: number) => number, maxBytes: number): Uint8Array {
+  const prefix = payloadPrefix(d.payloadBytes);
+  const at = prefix.byteLength;
+  out.set(prefix, 0);
+  out.set(d.k, at);
+  out.set(d.v, at + d.k.byteLength);
+  const header = wire.kvChunk.encode({ ...d.header, checksum: hash(at, d.payloadBytes) });
+  if (d.corrupt && d.payloadBytes > 0) out[at] ^= 0xff;
+  const byteLength = at + d.payloadBytes + header.byteLength;
+  checkSize(byteLength, maxBytes);
+  if (byteLength > out.byteLength) throw new RangeError(`encodeChunkInto: a ${byteLength}-byte chunk in a ${out.byteLength}-byte buffer`);
+  out.set(header, at + d.payloadBytes);
+  return out.subarray(0, byteLength);
 }
 
 /** Float32 view of `bytes`; copies only when the bytes are not 4-byte aligned in their buffer. */

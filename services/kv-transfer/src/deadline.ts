@@ -3,6 +3,9 @@
  * Each side calls `extend()` whenever the transfer moves (a layer becomes ready, a chunk leaves or
  * arrives), so a long prefill whose layers stream out over many seconds is not cut off, while a
  * transfer that stops moving for `budgetMs` — a dead peer, a lost chunk, a stuck source — fails.
+ *
+ * `extend()` runs once or twice per chunk, so it only moves `endsAt`; the one timer, when it
+ * fires early, re-arms itself for what is left (no clearTimeout/setTimeout per chunk).
  */
 
 export class DeadlineExceeded extends Error {
@@ -12,6 +15,9 @@ export class DeadlineExceeded extends Error {
   }
 }
 
+/** Milliseconds from a monotonic clock (tests pass a fake one together with mocked timers). */
+export type Clock = () => number;
+
 export class Deadline {
   private endsAt: number;
   private timer: NodeJS.Timeout | undefined;
@@ -19,21 +25,32 @@ export class Deadline {
   constructor(
     readonly budgetMs: number,
     private readonly onExpire: () => void,
+    private readonly now: Clock = () => performance.now(),
   ) {
-    this.endsAt = performance.now() + budgetMs;
-    this.timer = setTimeout(onExpire, budgetMs);
+    this.endsAt = now() + budgetMs;
+    this.arm(budgetMs);
   }
 
-  /** Progress: the deadline is again `budgetMs` away (a no-op once cleared). */
+  /** Progress: the deadline is again `budgetMs` away (a no-op once cleared or expired). */
   extend(): void {
+    if (this.timer !== undefined) this.endsAt = this.now() + this.budgetMs;
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.check(), ms);
+  }
+
+  /** The timer fired: expire, or wait out the rest when progress moved the deadline meanwhile. */
+  private check(): void {
     if (this.timer === undefined) return;
-    clearTimeout(this.timer);
-    this.endsAt = performance.now() + this.budgetMs;
-    this.timer = setTimeout(this.onExpire, this.budgetMs);
+    const left = this.endsAt - this.now();
+    if (left > 0) return this.arm(Math.ceil(left));
+    this.timer = undefined;
+    this.onExpire();
   }
 
   remainingMs(): number {
-    return Math.max(0, this.endsAt - performance.now());
+    return Math.max(0, this.endsAt - this.now());
   }
 
   /** Settles like `p`, or rejects with DeadlineExceeded when the deadline passes first. */

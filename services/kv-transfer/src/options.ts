@@ -3,7 +3,7 @@ import { DEFAULT_KV_CHUNK_BYTES, NATS_DEFAULT_MAX_PAYLOAD_BYTES } from '@duet/co
 
 /**
  * Test-only fault injection on the sender (default: none). `dropChunk(seq)` skips sending chunk
- * `seq` (the receiver sees a gap), `corruptChunk(seq)` flips a payload byte after the CRC was
+ * `seq` (the receiver sees a gap), `corruptChunk(seq)` flips a payload byte after the checksum was
  * computed (the receiver sees a checksum mismatch), `delayMs` waits that long before each chunk.
  */
 export interface KvFaults {
@@ -34,6 +34,8 @@ export interface KvTransferOptionsInput {
 export type KvTransferOptions = Required<Omit<KvTransferOptionsInput, 'faults' | 'observer'>> & { faults: KvFaults; observer: KvObserver };
 
 export const DEFAULT_CREDIT_WINDOW = 32;
+/** Room a KvChunk needs besides its payload (tag, length, transfer id, seq, range, checksum). */
+export const CHUNK_OVERHEAD_BYTES = 1024;
 export const DEFAULT_DEADLINE_MS = 10_000;
 
 function positiveInt(name: string, v: number): number {
@@ -50,6 +52,6 @@ export function resolveOptions(input: KvTransferOptionsInput = {}): KvTransferOp
     faults: input.faults ?? {},
     observer: input.observer ?? {},
   };
-  if (o.chunkBytes + 1024 > o.maxPayloadBytes) throw new RangeError(`chunkBytes ${o.chunkBytes} leaves no room under maxPayloadBytes ${o.maxPayloadBytes}`);
+  if (o.chunkBytes + CHUNK_OVERHEAD_BYTES > o.maxPayloadBytes) throw new RangeError(`chunkBytes ${o.chunkBytes} leaves no room under maxPayloadBytes ${o.maxPayloadBytes}`);
   return o;
 }

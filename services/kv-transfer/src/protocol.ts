@@ -2,7 +2,7 @@
  * Pieces both sides of a transfer share: the chunk channel the bulk bytes travel on, abort reason
  * mapping, and the control messages on the per-transfer NATS subjects (ctl, credit).
  */
-import type { EncodedChunk } from './chunking.ts';
+import type { ChunkDraft } from './chunking.ts';
 import { KvAbortReason, wire, type KvTransferOffer, type Subjects } from '@duet/core';
 import type { NatsConnection } from 'nats';
 import type { KvTransferOptions } from './options.ts';
@@ -10,9 +10,15 @@ import type { TransferFailure, TransferFailureReason } from './types.ts';
 
 /** Where encoded KvChunk messages go: a NATS subject or a TCP socket. */
 export interface ChunkChannel {
-  /** Sends one encoded KvChunk; false asks the sender to wait for `onDrain` (TCP backpressure). */
-  write(chunk: EncodedChunk): boolean;
+  /**
+   * Encodes (checksum included) and sends one chunk; false asks the sender to wait for `onDrain`
+   * (TCP backpressure). Throws PayloadTooLargeError when the encoded chunk exceeds max_payload.
+   */
+  write(chunk: ChunkDraft): boolean;
   onDrain(cb: () => void): void;
+  /** The receiver imported every chunk with seq ≤ upToSeq: their bytes have left this process. */
+  acked(upToSeq: number): void;
+  /** Ends the channel; chunks not acked by now are abandoned. */
   close(): void;
 }
 

@@ -2,17 +2,18 @@
  * Receiver side of one transfer, for either transport (README.md, "Protocol"):
  *
  *   accept (sink.begin → cached_tokens, initial credits = creditWindow)
- *     ──chunks: seq == expected, crc ok → sink.write → re-grant credit every window/4 imported──▶
+ *     ──chunks: seq == expected, checksum ok → sink.write → re-grant credit every window/4 imported──▶
  *     complete{total, first token} and imported == total → sink.finish, ack (credit 0) ──▶ ok
- *   gap, crc mismatch, sink error, deadline, cancel, sender abort ──▶ sink.abort (frees blocks) ──▶ failure
+ *   gap, checksum mismatch, sink error, deadline, cancel, sender abort ──▶ sink.abort (frees blocks) ──▶ failure
  *
  * Chunks are imported one at a time in arrival order; `arrived − imported` never exceeds the
  * window because the sender only sends with credit (maxInFlightChunks reports the peak).
  */
-import { crc32, wire, type KvChunk, type KvTransferOffer } from '@duet/core';
+import { wire, type KvChunk, type KvTransferOffer } from '@duet/core';
 import type { Msg, Subscription } from 'nats';
 import { Deadline } from './deadline.ts';
 import { sliceOf } from './chunking.ts';
+import { sharedHasher } from './kv-hash.ts';
 import { budgetMsOf, failure, messageOf, publishAbort, reasonOf, tokenFloatsOf, type SessionDeps } from './protocol.ts';
 import type { AcceptedTransfer, FirstToken, KvSink, TransferFailureReason, TransferResult } from './types.ts';
 
@@ -105,8 +106,8 @@ export class ReceiverSession {
       this.fail('gap', `expected chunk ${this.expectedSeq}, got ${chunk.seq}`);
       return false;
     }
-    if (crc32(chunk.payload) !== chunk.crc32) {
-      this.fail('checksum', `chunk ${chunk.seq} (layer ${chunk.layer}, tokens ${chunk.tokenStart}…${chunk.tokenEnd}) failed its CRC-32`);
+    if (sharedHasher().hashParts([chunk.payload]) !== chunk.checksum) {
+      this.fail('checksum', `chunk ${chunk.seq} (layer ${chunk.layer}, tokens ${chunk.tokenStart}…${chunk.tokenEnd}) failed its checksum`);
       return false;
     }
     this.expectedSeq++;

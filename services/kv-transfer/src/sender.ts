@@ -12,7 +12,7 @@
 import { tokensPerChunk, wire, type KvTransferAccept, type KvTransferOffer } from '@duet/core';
 import type { Msg, Subscription } from 'nats';
 import { Deadline } from './deadline.ts';
-import { encodeChunk, trimSlice } from './chunking.ts';
+import { draftChunk, trimSlice } from './chunking.ts';
 import { budgetMsOf, failure, messageOf, publishAbort, reasonOf, tokenFloatsOf, type ChunkChannel, type SessionDeps } from './protocol.ts';
 import type { FirstToken, KvSlice, KvSource, TransferFailureReason, TransferResult } from './types.ts';
 
@@ -124,14 +124,14 @@ export class SenderSession {
     const seq = this.seq++;
     const faults = this.deps.options.faults;
     const header = { transferId: this.offer.transferId, seq, layer: head.layer, tokenStart: a, tokenEnd: b };
-    const encoded = encodeChunk(header, head, this.tokenFloats, this.deps.options.maxPayloadBytes, faults.corruptChunk?.(seq));
+    const draft = draftChunk(header, head, this.tokenFloats, faults.corruptChunk?.(seq));
     this.credits--;
     this.deadline.extend();
-    this.bytes += encoded.payloadBytes;
+    this.bytes += draft.payloadBytes;
     this.cursor = b < head.tokenEnd ? b : -1;
     if (this.cursor < 0) this.queue.shift();
     if (faults.dropChunk?.(seq)) return true;
-    const more = channel.write(encoded);
+    const more = channel.write(draft);
     this.deps.options.observer.chunkSent?.(seq, head.layer);
     return more;
   }
@@ -149,6 +149,7 @@ export class SenderSession {
   private onCredit(err: Error | null, msg: Msg): void {
     if (err || this.settled) return;
     const c = wire.kvCredit.decode(msg.data);
+    if (c.credits > 0 || this.completeSent) this.channel?.acked(c.receivedSeq);
     if (c.credits > 0) {
       this.credits += c.credits;
       this.pump();

@@ -13,6 +13,8 @@ import { resolveOptions, type KvTransferOptions, type KvTransferOptionsInput } f
 import type { ChunkChannel, SessionDeps } from './protocol.ts';
 import { ReceiverSession } from './receiver.ts';
 import { SenderSession } from './sender.ts';
+import { encodeChunkParts } from './chunking.ts';
+import { sharedHasher } from './kv-hash.ts';
 import { frameHeader } from './tcp-framing.ts';
 import { TcpKvListener } from './tcp-listener.ts';
 import type { AcceptedTransfer, KvSink, KvSource, KvTransport, TransferResult } from './types.ts';
@@ -30,7 +32,7 @@ function parseAddress(address: string): { host: string; port: number } {
 }
 
 /** Connects to the receiver; a connect that outlives the deadline is destroyed. */
-async function connectChannel(accept: KvTransferAccept, deadline: Deadline): Promise<ChunkChannel> {
+async function connectChannel(accept: KvTransferAccept, deadline: Deadline, maxBytes: number): Promise<ChunkChannel> {
   const { host, port } = parseAddress(accept.tcpAddress);
   const socket = net.connect({ host, port, noDelay: true });
   try {
@@ -47,17 +49,19 @@ async function connectChannel(accept: KvTransferAccept, deadline: Deadline): Pro
   }
   socket.on('error', () => undefined); // surfaces as the receiver's abort or the deadline
   return {
-    write: (chunk) => {
+    write: (draft) => {
       // Views of the KV go straight to the socket: one kernel copy, as for a raw socket write.
+      const chunk = encodeChunkParts(draft, sharedHasher(), maxBytes);
       socket.cork();
       socket.write(frameHeader(chunk.byteLength));
       for (const part of chunk.parts) socket.write(part);
       socket.uncork();
       // Keep a few chunks queued in user space: waiting for a full drain after every chunk would
-      // leave the socket idle while the next chunk's CRC is computed (no pipelining).
+      // leave the socket idle while the next chunk's checksum is computed (no pipelining).
       return socket.writableLength < SEND_QUEUE_BYTES;
     },
     onDrain: (cb) => socket.once('drain', cb),
+    acked: () => undefined, // nothing pooled: the socket writes views of the source KV
     close: () => socket.end(),
   };
 }
@@ -84,7 +88,8 @@ export class TcpKvTransport implements KvTransport {
   }
 
   send(receiverWorkerId: string, offer: KvTransferOffer, source: KvSource, signal?: AbortSignal): Promise<TransferResult> {
-    const session = new SenderSession(this.deps, offerFor(offer, this.kind, this.options), source, connectChannel);
+    const maxBytes = this.options.maxPayloadBytes;
+    const session = new SenderSession(this.deps, offerFor(offer, this.kind, this.options), source, (accept, deadline) => connectChannel(accept, deadline, maxBytes));
     return session.run(receiverWorkerId, signal);
   }
 
