@@ -10,7 +10,7 @@
  *          round-robin, least-load, prefix-load, prefix-load-expert.
  *   moe    small domain-structured MoE, mixed-domain shared-prefix workload (two token domains,
  *          each with its own system prompts; closed loop): prefix-load vs prefix-load-expert,
- *          alternated `--moe-rounds` times, compared on output tokens/s.
+ *          alternated `--moe-rounds` times (mean of the rounds), compared on output tokens/s.
  *
  * Each policy row: {policy, prefix_hit_rate, hit_rate_upper_bound, ttft_mean_ms, ttft_p90_ms,
  * tpot_mean_ms, output_tps}. Targets checked (and printed): prefix-load reaches ≥ 0.9 × the upper
@@ -33,9 +33,10 @@ const { values: a } = parseArgs({
     'question-tokens': { type: 'string', default: '32' },
     rate: { type: 'string', default: '1.5' },
     'kv-cache-mib': { type: 'string', default: '40' },
-    'moe-rounds': { type: 'string', default: '2' },
+    'moe-rounds': { type: 'string', default: '4' },
+    'moe-questions': { type: 'string', default: '16' },
     'moe-concurrency': { type: 'string', default: '8' },
-    'moe-max-tokens': { type: 'string', default: '48' },
+    'moe-max-tokens': { type: 'string', default: '64' },
     only: { type: 'string' },
   },
 });
@@ -133,7 +134,7 @@ async function dense(): Promise<Row[]> {
 
 async function moe(): Promise<{ rounds: Row[][]; mean: Row[] }> {
   const dir = await ensureModel({ arch: 'moe', preset: 'small', seed: 0, outDir: join(cacheDir(), 'models', `small-moe-s0-g${GENERATOR_VERSION}`) });
-  const workload = domainSharedPrefix(3, 8, 256, 16, num('moe-max-tokens'));
+  const workload = domainSharedPrefix(3, num('moe-questions'), 256, 16, num('moe-max-tokens'));
   const rounds: Row[][] = [];
   for (let r = 0; r < num('moe-rounds'); r++) {
     const order = r % 2 === 0 ? MOE_POLICIES : [...MOE_POLICIES].reverse();
@@ -166,7 +167,7 @@ async function main(): Promise<void> {
     moe_output_tps: targets.moe_expert_vs_prefix_load_output_tps !== null ? targets.moe_expert_vs_prefix_load_output_tps > 1 : null,
   };
   log(`targets: ${JSON.stringify(met)}`);
-  process.stdout.write(JSON.stringify({ dense: { workload: `shared-prefix ${a.groups}×${a.questions}, system ${a['system-tokens']} + question ${a['question-tokens']} tokens, poisson ${a.rate}/s, kv ${a['kv-cache-mib']} MiB/worker`, policies: d }, moe: m && { workload: 'moe-domain-shared-prefix 2 domains × 3 systems × 8 questions, closed loop', policies: m.mean, rounds: m.rounds }, targets, met }) + '\n');
+  process.stdout.write(JSON.stringify({ dense: { workload: `shared-prefix ${a.groups}×${a.questions}, system ${a['system-tokens']} + question ${a['question-tokens']} tokens, poisson ${a.rate}/s, kv ${a['kv-cache-mib']} MiB/worker`, policies: d }, moe: m && { workload: `moe-domain-shared-prefix 2 domains × 3 systems × ${a['moe-questions']} questions (256 + 16 tokens, ${a['moe-max-tokens']} out), closed loop ${a['moe-concurrency']}`, policies: m.mean, rounds: m.rounds }, targets, met }) + '\n');
 }
 
 await main();
