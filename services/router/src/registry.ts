@@ -20,6 +20,8 @@ export const isPrefillOnly = (w: LiveWorker): boolean => w.info.role === WorkerR
 
 export class WorkerRegistry {
   private readonly workers = new Map<string, LiveWorker>();
+  /** live()'s sorted answer, rebuilt only when a worker joins, changes state or leaves. */
+  private sorted: LiveWorker[] | null = null;
 
   /** `onGone` hears every worker that leaves: expired, or said STOPPING. */
   constructor(
@@ -34,23 +36,32 @@ export class WorkerRegistry {
     if (!info?.workerId) return false;
     const known = this.workers.get(info.workerId);
     if (hb.state === WorkerState.STOPPING) {
-      if (this.workers.delete(info.workerId)) this.onGone(info.workerId);
+      if (this.workers.delete(info.workerId)) {
+        this.sorted = null;
+        this.onGone(info.workerId);
+      }
       return false;
     }
     if (known && hb.seq <= known.seq && hb.seq !== 1n) return false; // seq 1 again: the worker restarted
+    this.sorted = null; // the entry object is replaced
     this.workers.set(info.workerId, { info, state: hb.state, intervalMs: hb.intervalMs || 1000, lastSeenMs: this.now(), seq: hb.seq });
     return !known;
   }
 
-  /** Drops expired workers and returns the live ones (any state), ordered by id for stable round-robin. */
+  /**
+   * Drops expired workers and returns the live ones (any state), ordered by id for stable
+   * round-robin. The array is cached until the fleet changes: callers must not mutate it.
+   */
   live(): LiveWorker[] {
     const t = this.now();
     for (const [id, w] of this.workers) {
       if (t - w.lastSeenMs <= this.missedBeats * w.intervalMs) continue;
       this.workers.delete(id);
+      this.sorted = null;
       this.onGone(id);
     }
-    return [...this.workers.values()].sort((a, b) => (a.info.workerId < b.info.workerId ? -1 : 1));
+    this.sorted ??= [...this.workers.values()].sort((a, b) => (a.info.workerId < b.info.workerId ? -1 : 1));
+    return this.sorted;
   }
 
   get size(): number {

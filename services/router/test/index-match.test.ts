@@ -23,9 +23,9 @@ describe('PrefixIndex.match', () => {
     assert.equal(ix.match(['zz']).size, 0);
   });
 
-  test('agrees with a reference model over 80 workers and a random stream of stores and evictions', () => {
+  test('scan mode agrees with a reference model over 80 workers and a random stream of stores and evictions', () => {
     const rand = prng(42);
-    const ix = new PrefixIndex({ initialWorkerSlots: 8 });
+    const ix = new PrefixIndex({ initialWorkerSlots: 8, match: 'scan' });
     const model = new Map<string, Set<string>>();
     const seqs = new Map<string, number>();
     const WORKERS = 80, CHAINS = 40, LEN = 24;
@@ -63,6 +63,46 @@ describe('PrefixIndex.match', () => {
     for (let c = 0; c < CHAINS; c++) {
       const p = Array.from({ length: LEN }, (_, i) => chain(c, i));
       assert.deepEqual(sorted(ix.match(p)), sorted(referenceMatch(model, p)));
+    }
+  });
+
+  test('search mode (the default) agrees with the reference when holdings are prefix-closed, as the engine keeps them', () => {
+    const rand = prng(7);
+    const ix = new PrefixIndex({ initialWorkerSlots: 8 });
+    const model = new Map<string, Set<string>>();
+    const depth = new Map<string, number>(); // `${worker}/${chain}` → blocks held (a prefix)
+    const seqs = new Map<string, number>();
+    const WORKERS = 70, CHAINS = 30, LEN = 300;
+    const chain = (c: number, i: number): string => blk(c * 1000 + i);
+    for (let step = 0; step < 4000; step++) {
+      const id = `w${Math.floor(rand() * WORKERS)}`;
+      const seq = (seqs.get(id) ?? 0) + 1;
+      seqs.set(id, seq);
+      const c = Math.floor(rand() * CHAINS);
+      const key = `${id}/${c}`;
+      const have = model.get(id) ?? new Set<string>();
+      model.set(id, have);
+      const d = depth.get(key) ?? 0;
+      if (rand() < 0.6) {
+        const to = Math.min(LEN, d + 1 + Math.floor(rand() * 120)); // extend the prefix
+        const hashes = Array.from({ length: to - d }, (_, i) => chain(c, d + i));
+        if (hashes.length) assert.equal(ix.applyBatch(batch(id, stored(seq, hashes))), 'applied');
+        else assert.equal(ix.applyBatch(batch(id, removed(seq, []))), 'applied');
+        hashes.forEach((h) => have.add(h));
+        depth.set(key, to);
+      } else {
+        const to = Math.floor(rand() * d); // evict the tail, as the engine does
+        const hashes = Array.from({ length: d - to }, (_, i) => chain(c, to + i));
+        assert.equal(ix.applyBatch(batch(id, removed(seq, hashes))), 'applied');
+        hashes.forEach((h) => have.delete(h));
+        depth.set(key, to);
+      }
+      if (step % 25 === 0) {
+        const len = 1 + Math.floor(rand() * (LEN + 20));
+        const same = Array.from({ length: len }, (_, i) => chain(c, i));
+        const other = [...same.slice(0, Math.floor(len / 2)), ...Array.from({ length: len - Math.floor(len / 2) }, (_, i) => blk(900_000 + step * 1000 + i))];
+        for (const p of [same, other]) assert.deepEqual(sorted(ix.match(p)), sorted(referenceMatch(model, p)));
+      }
     }
   });
 });

@@ -329,6 +329,57 @@ export class BlockTable {
     return n;
   }
 
+  /**
+   * matchLeading for prefix-closed holdings, in O(W · log L) lookups instead of O(L): a worker's
+   * engine evicts a sequence's blocks tail first and a request references a block only with all
+   * its ancestors, so a worker that holds block i of a chain holds blocks 0 … i. Under that
+   * property the leading run of each slot is found by an exponential search shared by all slots
+   * (probes 1, 3, 7, 15, …, L − 1), then a binary search per slot between its last hit and first
+   * miss. The answer equals matchLeading's whenever each slot's holdings are prefix-closed; a hole
+   * in the middle (which the engine does not produce) can make it report a longer run.
+   */
+  matchLeadingSearch(hashes: readonly string[], outSlots: Int32Array, outCounts: Int32Array): number {
+    const L = hashes.length;
+    if (L === 0) return 0;
+    const W = this.words, S = this.stride, d = this.data;
+    const r0 = this.find(hashes[0]);
+    if (r0 < 0) return 0;
+    const slots: number[] = [];
+    for (let w = 0; w < W; w++) for (let a = d[r0 * S + 2 + w] | 0; a !== 0; a &= a - 1) slots.push(w * 32 + 31 - Math.clz32(a & -a));
+    const rows = new Map<number, number>([[0, r0]]);
+    const holds = (i: number, slot: number): boolean => {
+      let r = rows.get(i);
+      if (r === undefined) rows.set(i, (r = this.find(hashes[i])));
+      return r >= 0 && (d[r * S + 2 + (slot >>> 5)] & (1 << (slot & 31))) !== 0;
+    };
+    const lo = new Int32Array(slots.length); // held
+    const hi = new Int32Array(slots.length).fill(L); // first position known not held (or L)
+    for (let p = 1, open = slots.length; p < L && open > 0; p = Math.min(L - 1, p * 2 + 1)) {
+      open = 0;
+      for (let k = 0; k < slots.length; k++) {
+        if (hi[k] !== L) continue;
+        if (holds(p, slots[k])) {
+          lo[k] = p;
+          open++;
+        } else {
+          hi[k] = p;
+        }
+      }
+      if (p === L - 1) break;
+    }
+    for (let k = 0; k < slots.length; k++) {
+      let a = lo[k], b = hi[k];
+      while (b - a > 1) {
+        const mid = (a + b) >>> 1;
+        if (holds(mid, slots[k])) a = mid;
+        else b = mid;
+      }
+      outSlots[k] = slots[k];
+      outCounts[k] = a + 1;
+    }
+    return slots.length;
+  }
+
   /** Every hash the slot holds, as hex (O(rows); for tests and debugging). */
   hashesOf(slot: number): string[] {
     const out: string[] = [];

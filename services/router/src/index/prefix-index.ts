@@ -55,9 +55,15 @@ export interface PrefixIndexOptions {
   maxBufferedEvents?: number;
   /** Worker slots to size the table for (it widens on its own). */
   initialWorkerSlots?: number;
+  /**
+   * 'search' (default): O(log L) lookups per matching worker, exact when each worker's holdings are
+   * prefix-closed, as the engine's tail-first eviction keeps them (BlockTable.matchLeadingSearch).
+   * 'scan': one lookup per block until no worker matches, exact for any holdings.
+   */
+  match?: 'search' | 'scan';
 }
 
-export const PREFIX_INDEX_DEFAULTS = { maxBufferedEvents: 65_536, initialWorkerSlots: 64 } as const;
+export const PREFIX_INDEX_DEFAULTS = { maxBufferedEvents: 65_536, initialWorkerSlots: 64, match: 'search' } as const;
 
 export interface PrefixIndexStats {
   workers: number;
@@ -104,10 +110,13 @@ export class PrefixIndex {
   private outCounts: Int32Array;
   private readonly counts = { eventsApplied: 0, staleEvents: 0, gaps: 0, restarts: 0, snapshotsLoaded: 0, malformedHashes: 0, droppedBufferedEvents: 0 };
 
+  private readonly matchMode: 'search' | 'scan';
+
   constructor(options: PrefixIndexOptions = {}) {
     const o = { ...PREFIX_INDEX_DEFAULTS, ...options };
     if (!Number.isInteger(o.maxBufferedEvents) || o.maxBufferedEvents < 1) throw new RangeError(`maxBufferedEvents must be a positive integer, got ${o.maxBufferedEvents}`);
     this.maxBufferedEvents = o.maxBufferedEvents;
+    this.matchMode = o.match;
     this.table = new BlockTable(o.initialWorkerSlots);
     this.outSlots = new Int32Array(this.table.slotCapacity);
     this.outCounts = new Int32Array(this.table.slotCapacity);
@@ -213,7 +222,10 @@ export class PrefixIndex {
    * Workers that do not hold the first block are absent from the map.
    */
   match(blockHashes: readonly string[]): Map<string, number> {
-    const n = this.table.matchLeading(blockHashes, this.outSlots, this.outCounts);
+    const n =
+      this.matchMode === 'search'
+        ? this.table.matchLeadingSearch(blockHashes, this.outSlots, this.outCounts)
+        : this.table.matchLeading(blockHashes, this.outSlots, this.outCounts);
     const out = new Map<string, number>();
     for (let i = 0; i < n; i++) out.set(this.slotIds[this.outSlots[i]], this.outCounts[i]);
     return out;

@@ -111,7 +111,7 @@ export function describeDecision(decision: Decision): Record<string, unknown> {
     o && {
       chosen: o.chosen?.candidate.id ?? null,
       removed: o.removed,
-      candidates: o.scored.map((s) => ({ worker: s.candidate.id, total: Number(fmt(s.total)), ...s.breakdown })),
+      candidates: o.scored.map((s, i) => ({ worker: s.candidate.id, total: Number(fmt(s.total)), ...Object.fromEntries(o.scores.map((x) => [x.type, x.values[i]])) })),
     };
   return { decode: stage(decision.decode), prefill: stage(decision.prefill) };
 }

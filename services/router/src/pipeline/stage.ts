@@ -10,6 +10,8 @@ export interface StageOutcome {
   stage: StageName;
   chosen: ScoredCandidate | null;
   scored: ScoredCandidate[];
+  /** Each scorer's scores, in the order of `scored` (the decision log reads them). */
+  scores: Array<{ type: string; values: Float64Array }>;
   /** Per filter that removed someone: which workers. */
   removed: Array<{ filter: string; workers: string[] }>;
   /** Candidates before filtering. */
@@ -30,25 +32,28 @@ function applyFilters(stage: CompiledStage, ctx: DecisionContext, candidates: Ca
   return left;
 }
 
-function score(stage: CompiledStage, ctx: DecisionContext, candidates: Candidate[]): ScoredCandidate[] {
+/** Weighted mean per candidate; no per-candidate breakdown objects (the hot path allocates little). */
+function score(stage: CompiledStage, ctx: DecisionContext, candidates: Candidate[]): { scored: ScoredCandidate[]; scores: StageOutcome['scores'] } {
   const totalWeight = stage.scorers.reduce((a, s) => a + s.weight, 0);
-  const scored: ScoredCandidate[] = candidates.map((candidate) => ({ candidate, total: 0, breakdown: {} }));
+  const scored: ScoredCandidate[] = candidates.map((candidate) => ({ candidate, total: 0 }));
+  const scores: StageOutcome['scores'] = [];
   for (const { plugin, weight } of stage.scorers) {
     const values = plugin.score(ctx, candidates);
     for (let i = 0; i < scored.length; i++) {
       const v = Number.isFinite(values[i]) ? Math.min(1, Math.max(0, values[i])) : 0;
-      scored[i].breakdown[plugin.type] = v;
+      values[i] = v;
       if (totalWeight > 0) scored[i].total += (weight * v) / totalWeight;
     }
+    scores.push({ type: plugin.type, values });
   }
-  return scored;
+  return { scored, scores };
 }
 
 export function runStage(stage: CompiledStage, ctx: DecisionContext, candidates: Candidate[]): StageOutcome {
   const removed: StageOutcome['removed'] = [];
   const left = applyFilters(stage, ctx, candidates, removed);
-  if (left.length === 0) return { stage: ctx.stage, chosen: null, scored: [], removed, considered: candidates.length };
+  if (left.length === 0) return { stage: ctx.stage, chosen: null, scored: [], scores: [], removed, considered: candidates.length };
   for (const p of stage.producers) p.produce(ctx, left);
-  const scored = score(stage, ctx, left);
-  return { stage: ctx.stage, chosen: stage.picker.pick(ctx, scored), scored, removed, considered: candidates.length };
+  const { scored, scores } = score(stage, ctx, left);
+  return { stage: ctx.stage, chosen: stage.picker.pick(ctx, scored), scored, scores, removed, considered: candidates.length };
 }

@@ -92,8 +92,8 @@ export interface ScoredCandidate {
   candidate: Candidate;
   /** Weighted mean of the scorers, in [0,1]. */
   total: number;
-  /** Per scorer type: its raw score in [0,1]. */
-  breakdown: Record<string, number>;
+  /** Per scorer type: its score in [0,1] (StageOutcome.scores holds them; see describeDecision). */
+  breakdown?: Record<string, number>;
 }
 
 export interface PickerPlugin {
