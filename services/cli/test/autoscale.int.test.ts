@@ -4,7 +4,7 @@
  * stopping it — without the platform treating that exit as a death — and still serving after.
  *
  *   1 prefill + 1 decode, runningSequencesPerReplica 1, decode max 2, 1 s interval, 2 s down window
- *   three long streams     → decode 1 → 2 (a new `decode-1` process)
+ *   three streams at a time, until it grows → decode 1 → 2 (a new `decode-1` process)
  *   all streams complete   (every token, no error)
  *   idle                   → decode 2 → 1 after a drain; the platform's `died` stays pending
  */
@@ -69,11 +69,23 @@ test('the local autoscaler grows and shrinks worker processes, draining before i
     return { tokens, finish };
   };
 
-  const streams = [stream(), stream(), stream()];
   const decodeProcs = (): string[] => platform!.children.filter((c) => c.spec.name.startsWith('decode-') && c.proc.exitCode === null && c.proc.signalCode === null).map((c) => c.spec.name);
-  await until('a second decode process', () => decodeProcs().length === 2);
+  // Three streams at a time, each replaced when it ends, until the pool has grown: the load lasts as
+  // long as the autoscaler needs to see it, however fast this machine decodes.
+  const results: Array<Promise<{ tokens: number; finish: string | null }>> = [];
+  let loading = true;
+  const lane = async (): Promise<void> => {
+    while (loading) {
+      const r = stream();
+      results.push(r);
+      await r;
+    }
+  };
+  const lanes = [lane(), lane(), lane()];
+  await until('a second decode process', () => decodeProcs().length === 2).finally(() => (loading = false));
   assert.deepEqual(decodeProcs(), ['decode-0', 'decode-1']);
-  for (const r of await Promise.all(streams)) assert.equal(r.finish, 'length');
+  await Promise.all(lanes);
+  for (const r of await Promise.all(results)) assert.equal(r.finish, 'length');
 
   await until('the idle pool back to one decode process', async () => decodeProcs().length === 1 && (await scaler!.autoscaler.actuator.current()).decode === 1);
   assert.equal(died, false, 'a drained worker stopping is not a platform failure');
