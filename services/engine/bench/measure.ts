@@ -1,9 +1,12 @@
 /** Timing loops behind `bench:engine`: prefill of one long prompt, and steady-state decode of a batch. */
 import { Engine } from '../src/engine.ts';
 import type { LoadedModel } from '../src/model/types.ts';
-import type { BackendName } from '../src/tfjs/backend.ts';
+import type { EngineOptionsInput } from '../src/engine-options.ts';
 import { domainPromptIds, tokenDomains } from '../src/model/index.ts';
 import { TOKEN_DOMAINS } from '../src/model/vocab.ts';
+
+/** The engine options a benchmark varies: backend and threads. */
+export type BenchOptions = Pick<EngineOptionsInput, 'backend' | 'threads'>;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -29,8 +32,8 @@ export function prefillPrompt(model: LoadedModel, n: number, r: number): number[
 }
 
 /** Tokens per second prefilling an n-token prompt in one forward pass (prefix caching off). */
-export async function measurePrefill(model: LoadedModel, backend: BackendName, n: number, reps: number): Promise<{ tps: number; threads: number }> {
-  const engine = await Engine.create(model, { backend, enablePrefixCaching: false, maxBatchTokens: n, numKvBlocks: Math.ceil((n + 16) / 16) + 4 });
+export async function measurePrefill(model: LoadedModel, options: BenchOptions, n: number, reps: number): Promise<{ tps: number; threads: number }> {
+  const engine = await Engine.create(model, { ...options, enablePrefixCaching: false, maxBatchTokens: n, numKvBlocks: Math.ceil((n + 16) / 16) + 4 });
   const prompt = (r: number): number[] => prefillPrompt(model, n, r);
   engine.generate({ id: 'warmup', promptIds: prompt(99), sampling: { temperature: 0, maxTokens: 1 }, ignoreEos: true });
   const rates: number[] = [];
@@ -48,33 +51,51 @@ export async function measurePrefill(model: LoadedModel, backend: BackendName, n
  * Output tokens per second over `steps` decode steps once every prompt is prefilled: the batch is
  * all decodes, so each step runs prompts.length tokens. Greedy, EOS ignored.
  */
-export async function measureDecode(model: LoadedModel, backend: BackendName, prompts: number[][], reps: number, steps = 16): Promise<{ tps: number }> {
-  const b = prompts.length;
+export async function measureDecode(model: LoadedModel, options: BenchOptions, prompts: number[][], reps: number, steps = 16): Promise<{ tps: number }> {
+  return { tps: (await measureDecodeSets(model, options, [prompts], reps, steps))[0] };
+}
+
+/**
+ * Untimed decode repetitions before the timed ones. A fresh engine's first ~50 steps run slower
+ * (V8 still optimising the host loops, on every thread) — one 16-step repetition is not enough.
+ * The llama.cpp harness warms up the same way (bench/llamacpp/runner.ts).
+ */
+export const DECODE_WARMUP_REPS = 3;
+
+/**
+ * measureDecode for several batches on one engine, alternating them within every repetition (after
+ * DECODE_WARMUP_REPS untimed ones), so that a change in the machine's load hits each batch alike:
+ * compare them within one call (e.g. MoE same-domain vs mixed-domain). Returns the median tokens/s
+ * of each set.
+ */
+export async function measureDecodeSets(model: LoadedModel, options: BenchOptions, sets: number[][][], reps: number, steps = 16): Promise<number[]> {
+  const b = Math.max(...sets.map((p) => p.length));
   const maxTokens = steps + 4;
-  const tokensPerSeq = Math.max(...prompts.map((p) => p.length)) + maxTokens;
+  const tokensPerSeq = Math.max(...sets.flat().map((p) => p.length)) + maxTokens;
   const engine = await Engine.create(model, {
-    backend,
+    ...options,
     maxRunningSeqs: b,
     maxBatchTokens: Math.max(512, b),
     numKvBlocks: b * Math.ceil(tokensPerSeq / 16) + 4,
   });
-  const rates: number[] = [];
-  for (let r = 0; r <= reps; r++) {
-    const ids = prompts.map((p, i) => {
-      engine.addRequest({ id: `r${r}-${i}`, promptIds: p, sampling: { temperature: 0, maxTokens }, ignoreEos: true });
-      return `r${r}-${i}`;
+  const rates = sets.map((): number[] => []);
+  for (let r = 0; r < DECODE_WARMUP_REPS + reps; r++) {
+    sets.forEach((prompts, k) => {
+      const ids = prompts.map((p, i) => {
+        engine.addRequest({ id: `r${r}-${k}-${i}`, promptIds: p, sampling: { temperature: 0, maxTokens }, ignoreEos: true });
+        return `r${r}-${k}-${i}`;
+      });
+      const started = new Set<string>();
+      while (started.size < prompts.length) for (const o of engine.step().outputs) started.add(o.id); // prefill all
+      let tokens = 0;
+      const t0 = performance.now();
+      for (let s = 0; s < steps; s++) tokens += engine.step().outputs.length;
+      if (r >= DECODE_WARMUP_REPS) rates[k].push(tokens / ((performance.now() - t0) / 1000));
+      ids.forEach((id) => engine.abort(id));
     });
-    const started = new Set<string>();
-    while (started.size < b) for (const o of engine.step().outputs) started.add(o.id); // prefill all
-    let tokens = 0;
-    const t0 = performance.now();
-    for (let s = 0; s < steps; s++) tokens += engine.step().outputs.length;
-    const rate = tokens / ((performance.now() - t0) / 1000);
-    if (r > 0) rates.push(rate); // rep 0 warms up
-    ids.forEach((id) => engine.abort(id));
   }
   engine.dispose();
-  return { tps: median(rates) };
+  return rates.map(median);
 }
 
 /** b prompts of 32 tokens from one token domain ('same') or cycling through all four ('mixed'). */

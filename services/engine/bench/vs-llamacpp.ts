@@ -5,10 +5,9 @@
  * Also checks that llama.cpp's greedy tokens equal ours on the same weights.
  */
 import type { LoadedModel } from '../src/model/types.ts';
-import type { BackendName } from '../src/tfjs/backend.ts';
 import { Engine } from '../src/engine.ts';
 import { ensureGguf, ensureLlamaCpp, llamaCppGreedy, measureLlamaCpp } from './llamacpp/index.ts';
-import { measureDecode, measurePrefill } from './measure.ts';
+import { measureDecode, measurePrefill, type BenchOptions } from './measure.ts';
 
 export interface SideBySide {
   prefill_tps_512: number;
@@ -23,9 +22,9 @@ export interface SideBySide {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function greedyEqual(model: LoadedModel, backend: BackendName, gguf: string, threads: number): Promise<boolean> {
+async function greedyEqual(model: LoadedModel, options: BenchOptions, gguf: string, threads: number): Promise<boolean> {
   const prompt = Array.from({ length: 24 }, (_, i) => 300 + ((i * 7919) % 7000));
-  const engine = await Engine.create(model, { backend, numKvBlocks: 8 });
+  const engine = await Engine.create(model, { ...options, numKvBlocks: 8 });
   const ours = engine.generate({ id: 'g', promptIds: prompt, sampling: { temperature: 0, maxTokens: 16 }, ignoreEos: true }).newTokens.map((t) => t.id);
   engine.dispose();
   const theirs = await llamaCppGreedy(gguf, prompt, 16, { threads });
@@ -35,7 +34,7 @@ async function greedyEqual(model: LoadedModel, backend: BackendName, gguf: strin
 /** Alternates one repetition of ours with one of llama.cpp's, `reps` times; medians of each. */
 export async function sideBySide(
   model: LoadedModel,
-  backend: BackendName,
+  options: BenchOptions,
   threads: number,
   prompts: { prompt512: number[]; decode: number[][] },
   reps: number,
@@ -46,9 +45,9 @@ export async function sideBySide(
   const ours = { prefill: [] as number[], b1: [] as number[], b8: [] as number[] };
   const theirs = { prefill: [] as number[], b1: [] as number[], b8: [] as number[] };
   for (let r = 0; r < reps; r++) {
-    ours.prefill.push((await measurePrefill(model, backend, 512, 1)).tps);
-    ours.b1.push((await measureDecode(model, backend, prompts.decode.slice(0, 1), 1)).tps);
-    ours.b8.push((await measureDecode(model, backend, prompts.decode.slice(0, 8), 1)).tps);
+    ours.prefill.push((await measurePrefill(model, options, 512, 1)).tps);
+    ours.b1.push((await measureDecode(model, options, prompts.decode.slice(0, 1), 1)).tps);
+    ours.b8.push((await measureDecode(model, options, prompts.decode.slice(0, 8), 1)).tps);
     const l = await measureLlamaCpp(gguf, { threads, prompt512: prompts.prompt512, decodePrompts: prompts.decode.slice(0, 8), reps: 1 });
     theirs.prefill.push(l.llamacpp_prefill_tps_512);
     theirs.b1.push(l.llamacpp_decode_tps_b1);
@@ -63,6 +62,6 @@ export async function sideBySide(
     llamacpp_decode_tps_b1: median(theirs.b1),
     llamacpp_decode_tps_b8: median(theirs.b8),
     llamacpp_threads: threads,
-    greedy_tokens_equal: await greedyEqual(model, backend, gguf, threads),
+    greedy_tokens_equal: await greedyEqual(model, options, gguf, threads),
   };
 }

@@ -4,7 +4,9 @@
  *   addRequest ──▶ Scheduler (waiting → running, chunked prefill, preemption)
  *        step() ──▶ ModelRunner.forward(chunks) ──▶ BlockManager.commitTokens ──▶ sample ──▶ outputs
  *
- * The engine is synchronous and single-threaded; a service drives `step()` from its own loop.
+ * The engine is synchronous; a service drives `step()` from its own loop. With `threads` > 1 a step's
+ * matmuls are split across worker threads (tensor parallelism, see tfjs/shard-plan.ts), and
+ * `step()` still returns only when the whole pass is done.
  * KV transfer hooks: `exportKv` / `beginImport` + `importKv` + `finishImport` move one layer's token
  * range at a time, and `hooks.onLayerStored` reports each layer's new KV as soon as it is written.
  */
@@ -12,12 +14,12 @@ import type { LoadedModel } from './model/types.ts';
 import { BlockManager, type BlockManagerStats, type KvEvent, type KvSnapshot } from './kv/index.ts';
 import { PagedKvStore, type KvRange } from './cache/kv-store.ts';
 import { initBackend, type BackendInfo } from './tfjs/backend.ts';
-import { ModelRunner, type ForwardChunk } from './tfjs/model-runner.ts';
+import { ModelRunner, type ForwardChunk, type ParallelOptions } from './tfjs/model-runner.ts';
 import { Scheduler } from './sched/scheduler.ts';
 import { Sequence, type FinishReason } from './sched/sequence.ts';
 import type { SamplingParams } from './sampling/params.ts';
 import { sampleToken, type SampledToken } from './sampling/sampler.ts';
-import { parseEngineOptions, type EngineOptions, type EngineOptionsInput } from './engine-options.ts';
+import { effectiveThreads, parseEngineOptions, type EngineOptions, type EngineOptionsInput } from './engine-options.ts';
 import { InvalidRequestError, UnknownRequestError } from './errors.ts';
 import { validateRequest, type EngineRequest, type ImportRequest } from './requests.ts';
 
@@ -96,10 +98,23 @@ export class Engine {
     const shape = { numLayers: c.numLayers, blockSize: options.blockSize, numKvHeads: c.numKvHeads, headDim: c.headDim };
     const numBlocks = options.numKvBlocks ?? Math.max(1, Math.floor((options.kvCacheMiB * 2 ** 20) / PagedKvStore.bytesPerBlock(shape)));
     const blocks = new BlockManager({ numBlocks, blockSize: options.blockSize, hashSalt: options.hashSalt, enablePrefixCaching: options.enablePrefixCaching });
-    const store = new PagedKvStore({ ...shape, numBlocks });
-    const runner = new ModelRunner(c, model.weights, store);
+    const threads = effectiveThreads(options, c);
+    const store = new PagedKvStore({ ...shape, numBlocks }, { shared: threads > 1 });
+    const runner = await Engine.runnerFor(model, store, { threads, backend: options.backend, maxBatchTokens: options.maxBatchTokens });
     const scheduler = new Scheduler({ maxBatchTokens: options.maxBatchTokens, maxRunningSeqs: options.maxRunningSeqs }, blocks);
-    return new Engine(model, { ...options, numKvBlocks: numBlocks }, backend, blocks, store, runner, scheduler, hooks);
+    const info = { ...backend, threads: backend.name === 'tensorflow' ? backend.threads : runner.threads }; // tensorflow: its own pool
+    return new Engine(model, { ...options, numKvBlocks: numBlocks }, info, blocks, store, runner, scheduler, hooks);
+  }
+
+  /** A runner on `threads` threads; when the worker threads cannot start, one thread (with a warning). */
+  private static async runnerFor(model: LoadedModel, store: PagedKvStore, o: ParallelOptions): Promise<ModelRunner> {
+    if (o.threads === 1) return new ModelRunner(model.config, model.weights, store);
+    try {
+      return await ModelRunner.create(model.config, model.weights, store, o);
+    } catch (err) {
+      process.emitWarning(`engine: ${o.threads} threads requested, running on 1: ${(err as Error).message}`, 'DuetEngineWarning');
+      return new ModelRunner(model.config, model.weights, store);
+    }
   }
 
   get numKvBlocks(): number {

@@ -5,7 +5,7 @@
  *            tokens/s = n / wall time, median over reps after one warm-up
  *   decode   b sequences prefilled together, then `steps` greedy decode steps that each advance
  *            all b sequences by one token in one batch; tokens/s = b·steps / wall time of the
- *            steps, median over reps after one warm-up rep
+ *            steps, median over reps after 3 warm-up reps
  *
  * Contexts use an f32 KV cache and no flash attention (its f16 default differs from exact math
  * by ~3e-3), CPU only, exactly `threads` threads.
@@ -87,6 +87,9 @@ async function generate(seq: LlamaSequence, tokens: Token[], steps: number): Pro
   return out;
 }
 
+/** Untimed decode repetitions first, as bench/measure.ts does for Duet (its DECODE_WARMUP_REPS). */
+const DECODE_WARMUP_REPS = 3;
+
 /**
  * Decode tokens/s of `prompts.length` sequences together. All but each prompt's last token are
  * prefilled first (untimed); the timed part feeds the last prompt token and runs `steps` steps,
@@ -96,13 +99,13 @@ export async function timeDecode(session: LlamaCppSession, prompts: readonly (re
   const seqs = session.sequences.slice(0, prompts.length);
   if (seqs.length < prompts.length) throw new Error(`timeDecode: ${prompts.length} prompts, context has ${session.sequences.length} sequences`);
   const rates: number[] = [];
-  for (let r = 0; r <= reps; r++) {
+  for (let r = 0; r < DECODE_WARMUP_REPS + reps; r++) {
     await Promise.all(seqs.map((s) => s.clearHistory()));
     await Promise.all(seqs.map((s, i) => s.evaluateWithoutGeneratingNewTokens(prompts[i].slice(0, -1))));
     const t0 = performance.now();
     const outs = await Promise.all(seqs.map((s, i) => generate(s, [prompts[i][prompts[i].length - 1]], steps)));
     const tokens = outs.reduce((a, o) => a + o.length, 0);
-    if (r > 0) rates.push(tokens / ((performance.now() - t0) / 1000));
+    if (r >= DECODE_WARMUP_REPS) rates.push(tokens / ((performance.now() - t0) / 1000));
   }
   return median(rates);
 }
@@ -113,7 +116,7 @@ export interface MeasureLlamaCppOptions {
   prompt512: readonly Token[];
   /** At least 8 decode prompts: batch 1 uses the first, batch 8 the first eight. */
   decodePrompts: readonly (readonly Token[])[];
-  /** Timed repetitions after one warm-up (default 3). */
+  /** Timed repetitions after the warm-up (default 3). */
   reps?: number;
   /** Decode steps per repetition (default 16, as bench/measure.ts). */
   steps?: number;

@@ -15,6 +15,11 @@
  *
  * Block ids come from the BlockManager; this class only copies floats. Export/import move a token
  * range of one layer — the unit the KV transfer streams.
+ *
+ * With `shared: true` the arrays live in SharedArrayBuffers, so the engine's shard workers (one per
+ * extra thread, each owning a range of kv heads) write and read the same cache in place; a worker
+ * rebuilds its view with `PagedKvStore.fromBuffers`. Attention kernels read the cache in place
+ * through `layerData` + `slotOffset` instead of copying a sequence's context out.
  */
 
 export interface KvStoreShape {
@@ -31,6 +36,12 @@ export interface KvRange {
   v: Float32Array;
 }
 
+/** The store's memory: one K and one V array per layer. */
+export interface KvStoreBuffers {
+  keys: Float32Array[];
+  values: Float32Array[];
+}
+
 export class PagedKvStore {
   readonly shape: Readonly<KvStoreShape>;
   /** Floats per token slot (K·D). */
@@ -38,15 +49,80 @@ export class PagedKvStore {
   private readonly keys: Float32Array[];
   private readonly values: Float32Array[];
 
-  constructor(shape: KvStoreShape) {
+  constructor(shape: KvStoreShape, options: { shared?: boolean } = {}, buffers?: KvStoreBuffers) {
     for (const [k, v] of Object.entries(shape)) {
       if (!Number.isInteger(v) || v <= 0) throw new RangeError(`PagedKvStore: ${k} must be a positive integer, got ${v}`);
     }
     this.shape = { ...shape };
     this.slotFloats = shape.numKvHeads * shape.headDim;
     const floatsPerLayer = shape.numBlocks * shape.blockSize * this.slotFloats;
-    this.keys = Array.from({ length: shape.numLayers }, () => new Float32Array(floatsPerLayer));
-    this.values = Array.from({ length: shape.numLayers }, () => new Float32Array(floatsPerLayer));
+    if (buffers) {
+      const ok = buffers.keys.length === shape.numLayers && buffers.values.length === shape.numLayers &&
+        [...buffers.keys, ...buffers.values].every((a) => a.length === floatsPerLayer);
+      if (!ok) throw new RangeError(`PagedKvStore: buffers do not match the shape (${shape.numLayers} layers of ${floatsPerLayer} floats)`);
+      this.keys = buffers.keys;
+      this.values = buffers.values;
+      return;
+    }
+    const alloc = (): Float32Array => (options.shared ? new Float32Array(new SharedArrayBuffer(floatsPerLayer * 4)) : new Float32Array(floatsPerLayer));
+    this.keys = Array.from({ length: shape.numLayers }, alloc);
+    this.values = Array.from({ length: shape.numLayers }, alloc);
+  }
+
+  /** A second view of a shared store's memory (in a shard worker). */
+  static fromBuffers(shape: KvStoreShape, buffers: KvStoreBuffers): PagedKvStore {
+    return new PagedKvStore(shape, {}, buffers);
+  }
+
+  /** The per-layer arrays, to hand a shared store to another thread (`fromBuffers`). */
+  get buffers(): KvStoreBuffers {
+    return { keys: this.keys, values: this.values };
+  }
+
+  /** Whether the arrays live in SharedArrayBuffers. */
+  get shared(): boolean {
+    return this.keys[0].buffer instanceof SharedArrayBuffer;
+  }
+
+  /** One layer's whole K and V arrays (`[N, S, K, D]` each), for kernels that read the cache in place. */
+  layerData(layer: number): KvRange {
+    if (layer < 0 || layer >= this.shape.numLayers) throw new RangeError(`layer ${layer} out of range`);
+    return { k: this.keys[layer], v: this.values[layer] };
+  }
+
+  /** Offset (floats) of position `pos`'s slot in a layer array; kv head h starts `h·D` further. */
+  slotOffset(blockTable: readonly number[], pos: number): number {
+    const S = this.shape.blockSize;
+    return (blockTable[Math.floor(pos / S)] * S + (pos % S)) * this.slotFloats;
+  }
+
+  /**
+   * Writes kv heads `headFrom … headFrom+heads-1` of n tokens at positions start … start+n-1. Token t's
+   * heads are read from `src.k` / `src.v` at `t·stride + kOffset` / `t·stride + vOffset`
+   * (`heads·D` floats each): a shard writes its heads straight from its fused qkv rows.
+   */
+  writeHeads(
+    layer: number,
+    blockTable: readonly number[],
+    start: number,
+    n: number,
+    src: { k: Float32Array; v: Float32Array; stride: number; kOffset: number; vOffset: number },
+    headFrom: number,
+    heads: number,
+  ): void {
+    const D = this.shape.headDim;
+    if (headFrom < 0 || headFrom + heads > this.shape.numKvHeads) throw new RangeError(`kv heads ${headFrom}…${headFrom + heads - 1} out of range`);
+    if (start + n > blockTable.length * this.shape.blockSize) {
+      throw new RangeError(`positions ${start}…${start + n - 1} exceed the block table (${blockTable.length} blocks of ${this.shape.blockSize})`);
+    }
+    const { k: keys, v: values } = this.layerData(layer);
+    const len = heads * D;
+    for (let t = 0; t < n; t++) {
+      const dst = this.slotOffset(blockTable, start + t) + headFrom * D;
+      const row = t * src.stride;
+      keys.set(src.k.subarray(row + src.kOffset, row + src.kOffset + len), dst);
+      values.set(src.v.subarray(row + src.vOffset, row + src.vOffset + len), dst);
+    }
   }
 
   /** Bytes of K+V one block occupies across all layers. */

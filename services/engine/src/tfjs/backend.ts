@@ -14,7 +14,10 @@ export const BACKEND_NAMES: readonly BackendName[] = ['wasm', 'cpu', 'tensorflow
 
 export interface BackendInfo {
   name: BackendName;
-  /** Threads the backend computes with (wasm in Node is single-threaded). */
+  /**
+   * Threads the backend computes with (wasm in Node is single-threaded). `Engine.backend.threads`
+   * is the engine's own count instead: its tensor-parallel threads, each with its own backend.
+   */
   threads: number;
 }
 

@@ -3,18 +3,20 @@
  *
  * Legend: T tokens · E hidden · X experts · k experts per token · n_e tokens routed to expert e
  *
- * 1. router logits [T, X] = x · R (on the backend), read back to the host;
+ * 1. router logits [T, X] = x · Rᵀ on the host (float64 sums);
  * 2. per token, softmax over all X, take the top k (ties → lower expert id), renormalise the k
  *    weights when `normTopkProb` (Mixtral does; softmax-then-top-k-then-renorm equals a softmax
  *    over the top-k logits);
- * 3. per expert with n_e > 0: gather its rows [n_e, E], SwiGLU, scale by the gate weights;
- * 4. scatter-add every expert's rows back to [T, E] in one op (duplicate rows sum).
+ * 3. per expert with n_e > 0: gather its rows [n_e, E], SwiGLU on the backend;
+ * 4. add every expert's rows back into [T, E] on the host, scaled by their gate weights.
+ *
+ * Under tensor parallelism every shard routes (identically, from the same input) and runs its slice
+ * of each routed expert's intermediate columns; the shards' partial outputs sum like a dense MLP's.
  *
  * The routing decision happens on the host, so the per-expert token counts are free to report.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type { DeviceMlp } from './device-weights.ts';
-import { swiGlu } from './layers.ts';
+import { onDevice, swiGlu } from './layers.ts';
 
 export interface MoeRouting {
   /** For each expert, the token rows routed to it (ascending). */
@@ -53,32 +55,37 @@ export function routeTokens(logits: Float32Array, numTokens: number, numExperts:
 }
 
 /**
- * x [T, E] → [T, E]. Adds the number of tokens routed to each expert into `expertCounts` [X].
+ * Router logits on the host, float64 sums: h [T, E] · Rᵀ with the HF router R [X, E] → [T·X] (row-major).
+ * Every shard computes them itself from the same h, so all shards route identically.
  */
-export function moeMlp(
-  x: tf.Tensor2D,
-  router: tf.Tensor2D,
-  experts: DeviceMlp[],
-  topK: number,
-  normTopkProb: boolean,
-  expertCounts: number[],
-): tf.Tensor2D {
-  const [T, E] = x.shape;
-  const logits = tf.tidy(() => tf.matMul(x, router));
-  const routing = routeTokens(logits.dataSync() as Float32Array, T, experts.length, topK, normTopkProb);
-  logits.dispose();
-  return tf.tidy(() => {
-    const rows: number[] = [];
-    const outs: tf.Tensor2D[] = [];
-    routing.tokens.forEach((idx, e) => {
-      expertCounts[e] += idx.length;
-      if (idx.length === 0) return;
-      const xe = tf.gather(x, tf.tensor1d(idx, 'int32'));
-      const ye = swiGlu(xe, experts[e]);
-      outs.push(tf.mul(ye, tf.tensor2d(routing.weights[e], [idx.length, 1])));
-      rows.push(...idx);
+export function routerLogits(h: Float32Array, T: number, router: Float32Array, numExperts: number): Float32Array {
+  const E = router.length / numExperts;
+  const out = new Float32Array(T * numExperts);
+  for (let t = 0; t < T; t++) {
+    for (let e = 0; e < numExperts; e++) {
+      let s = 0;
+      for (let i = 0; i < E; i++) s += h[t * E + i] * router[e * E + i];
+      out[t * numExperts + e] = s;
+    }
+  }
+  return out;
+}
+
+/**
+ * h [T, E] → [T, E]: each expert with routed tokens runs SwiGLU (this shard's slice of it) on just
+ * those rows; rows come back scaled by their gate weight and summed per token on the host.
+ */
+export function moeMlp(h: Float32Array, T: number, E: number, experts: DeviceMlp[], routing: MoeRouting): Float32Array {
+  const out = new Float32Array(T * E);
+  routing.tokens.forEach((idx, e) => {
+    if (idx.length === 0) return;
+    const xe = new Float32Array(idx.length * E);
+    idx.forEach((t, j) => xe.set(h.subarray(t * E, (t + 1) * E), j * E));
+    const ye = onDevice(xe, idx.length, E, (x) => swiGlu(x, experts[e]));
+    const w = routing.weights[e];
+    idx.forEach((t, j) => {
+      for (let i = 0; i < E; i++) out[t * E + i] += w[j] * ye[j * E + i];
     });
-    const all = outs.length === 1 ? outs[0] : tf.concat(outs, 0);
-    return tf.scatterND(tf.tensor2d(rows, [rows.length, 1], 'int32'), all, [T, E]);
   });
+  return out;
 }

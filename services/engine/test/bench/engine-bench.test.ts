@@ -35,3 +35,24 @@ test('bench:engine prints one JSON object with every field as its last line', as
     await rm(cache, { recursive: true, force: true });
   }
 });
+
+test('bench:engine --profile prints kernel time by op for decode b1, b8 and a 512-token prefill chunk', async () => {
+  const cache = await mkdtemp(join(tmpdir(), 'duet-bench-'));
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', BENCH, '--preset', 'tiny', '--profile', '--threads', '1'], {
+      env: { ...process.env, DUET_CACHE_DIR: cache },
+      timeout: 300_000,
+    });
+    const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { threads: number; profile: { phase: string; wall_ms: number; kernel_ms: number; kernels_per_step: number; by_op: { op: string; calls: number; ms: number }[] }[] };
+    assert.equal(out.threads, 1);
+    assert.deepEqual(out.profile.map((p) => p.phase), ['decode_b1', 'decode_b8', 'prefill_512']);
+    for (const p of out.profile) {
+      assert.ok(p.wall_ms > 0 && p.kernel_ms > 0, `${p.phase}: times`);
+      const calls = p.by_op.reduce((a, r) => a + r.calls, 0);
+      assert.ok(Math.abs(calls - p.kernels_per_step) < 1e-6, `${p.phase}: ops add up to the kernel count`);
+      assert.ok(p.by_op.some((r) => r.op === 'BatchMatMul'), `${p.phase}: the weight matMuls are listed`);
+    }
+  } finally {
+    await rm(cache, { recursive: true, force: true });
+  }
+});
