@@ -7,7 +7,9 @@ export interface Runtime {
 }
 
 export async function loadRuntime(modelDir: string, backend: BackendName): Promise<Runtime> {
-  const [model, tokenizer] = await Promise.all([loadModel(modelDir), loadTokenizer(modelDir)]);
+  // The model first: a folder that is not a model is reported by its config.json, deterministically.
+  const model = await loadModel(modelDir);
+  const tokenizer = await loadTokenizer(modelDir);
   const engine = await Engine.create(model, { backend });
   return { engine, tokenizer };
 }
