@@ -6,33 +6,14 @@
  * (it imports the operator package).
  */
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Subjects, connectNats, createLogger } from '@duet/core';
-import { LocalProcessActuator, parseScalingPolicySpec, startAutoscaler, type Autoscaler, type Plan, type ScalingPolicySpec } from '@duet/operator';
+import { LocalProcessActuator, startAutoscaler, type Autoscaler, type Plan, type ScalingPolicySpec } from '@duet/operator';
 import { projectToRatio } from '@duet/operator/planner';
-import { parse as parseYaml } from 'yaml';
-import { CliUsageError } from '../args.ts';
 import type { LaunchOptions } from '../launcher/plan.ts';
 import type { Platform } from '../launcher/platform.ts';
 import { WorkerProcessPool } from '../launcher/worker-pool.ts';
-
-/** Reads and validates a ScalingPolicy file; errors name the file and the bad field's path. */
-export async function loadScalingPolicy(file: string | undefined): Promise<ScalingPolicySpec> {
-  if (file === undefined) return parseScalingPolicySpec({});
-  let doc: unknown;
-  try {
-    doc = parseYaml(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new CliUsageError(`--scaling-policy ${file}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const wrapped = doc !== null && typeof doc === 'object' && 'spec' in doc;
-  try {
-    return parseScalingPolicySpec(wrapped ? (doc as { spec: unknown }).spec : doc, { source: file, pathPrefix: wrapped ? 'spec' : '' });
-  } catch (err) {
-    throw new CliUsageError(err instanceof Error ? err.message : String(err));
-  }
-}
+export { loadScalingPolicy } from './scaling-policy.ts';
 
 /** The requested pool sizes moved inside the policy's min/max bounds and prefill:decode ratio. */
 export function initialPools(policy: ScalingPolicySpec, requested: { prefill: number; decode: number }): { prefill: number; decode: number } {

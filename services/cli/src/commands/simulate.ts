@@ -13,9 +13,9 @@ import {
   readBenchRecords, resolveTrace, shapeFromConfig, simulate, writeSimulation,
   type ArrivalSpec, type FitShape, type SimulationResult, type SourceSpec, type WorkloadSpec,
 } from '@duet/loadtest';
-import { parseScalingPolicySpec, projectToRatio, type ScalingPolicySpec } from '@duet/operator/planner';
-import { parse as parseYaml } from 'yaml';
+import { projectToRatio } from '@duet/operator/planner';
 import { CliUsageError, oneOf, optionalNumber, parseFlags } from '../args.ts';
+import { loadScalingPolicy } from './scaling-policy.ts';
 
 type Values = Record<string, string | boolean | undefined>;
 const str = { type: 'string' } as const;
@@ -71,22 +71,6 @@ function sourceSpec(v: Values, blockSize: number, shape: { vocabSize: number; ma
   return { ...common, workload: workloadSpec(v, name, trace?.path) };
 }
 
-/** A ScalingPolicy file (YAML or JSON; the whole object with `spec`, or the spec alone). */
-async function scalingPolicy(file: string): Promise<ScalingPolicySpec> {
-  let doc: unknown;
-  try {
-    doc = parseYaml(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new CliUsageError(`--scaling-policy ${file}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const wrapped = doc !== null && typeof doc === 'object' && 'spec' in doc;
-  try {
-    return parseScalingPolicySpec(wrapped ? (doc as { spec: unknown }).spec : doc, { source: file, pathPrefix: wrapped ? 'spec' : '' });
-  } catch (err) {
-    throw new CliUsageError(err instanceof Error ? err.message : String(err));
-  }
-}
-
 function summaryLine(r: SimulationResult): string {
   const ms = (x: number | null): string => (x === null ? '–' : `${Math.round(x)} ms`);
   const pct = (x: number | null): string => (x === null ? '–' : `${(100 * x).toFixed(1)} %`);
@@ -110,7 +94,7 @@ async function run(argv: string[]): Promise<number> {
     maxBatchTokens: int(v, 'max-batch-tokens'), maxRunningSeqs: int(v, 'max-running-seqs'),
   });
   const source = await buildSource(sourceSpec(v, engine.blockSize, { vocabSize: cost.model.vocabSize, maxContextTokens: cost.model.maxContextTokens }));
-  const scaling = typeof v['scaling-policy'] === 'string' ? await scalingPolicy(resolve(v['scaling-policy'])) : null;
+  const scaling = typeof v['scaling-policy'] === 'string' ? await loadScalingPolicy(resolve(v['scaling-policy'])) : null;
   let pools = { prefill: count(v, 'prefill', 0, scaling ? 1 : undefined), decode: count(v, 'decode', 1, scaling ? 1 : undefined) };
   if (scaling) {
     const clamp = (n: number, p: { minReplicas: number; maxReplicas: number }): number => Math.min(p.maxReplicas, Math.max(p.minReplicas, n));
