@@ -20,7 +20,7 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { domainPromptIds, ensureModel, GENERATOR_VERSION, type DomainName } from '@duet/engine';
-import { runLoadTest, sharedPrefixWorkload, tokenRangeForVocab, warmUp, warmupRequests, type ArrivalSpec, type LoadTestResult, type Workload, type WorkloadRequest } from '@duet/loadtest';
+import { Rng, runLoadTest, sharedPrefixWorkload, tokenRangeForVocab, warmUp, warmupRequests, type ArrivalSpec, type LoadTestResult, type Workload, type WorkloadRequest } from '@duet/loadtest';
 import { freePort } from '@duet/testkit';
 import { cacheDir } from '../src/commands/demo.ts';
 import { launchPlatform, runLogDir } from '../src/launcher/platform.ts';
@@ -105,13 +105,7 @@ function domainSharedPrefix(systems: number, questions: number, systemTokens: nu
       }
     }
   }
-  // A seeded interleaving of the domains (deterministic).
-  let x = 0x9e3779b9;
-  for (let i = requests.length - 1; i > 0; i--) {
-    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x297a2d39) >>> 0;
-    const j = x % (i + 1);
-    [requests[i], requests[j]] = [requests[j], requests[i]];
-  }
+  new Rng(17).shuffle(requests); // a seeded interleaving of the domains
   return {
     name: 'moe-domain-shared-prefix',
     description: `2 domains × ${systems} system prompts × ${questions} questions (${systemTokens} + ${questionTokens} tokens, ${maxTokens} out)`,
