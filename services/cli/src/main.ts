@@ -25,8 +25,8 @@ export const USAGE = `usage:
                 [--backend wasm|cpu|tensorflow] [--json]
   duet demo [--model DIR] [--backend wasm|cpu|tensorflow] [--max-tokens N]
   duet start [--port 8080] [--host 127.0.0.1] [--model DIR] [--prefill 1] [--decode 1] [--transport nats|tcp]
-             [--backend wasm|cpu|tensorflow] [--kv-cache-mib 128] [--redis] [--ready-timeout-s 180]
-             [--policy round-robin|least-load|prefix-load|prefix-load-expert|lowest-cost|FILE]
+             [--backend wasm|cpu|tensorflow] [--kv-cache-mib 128] [--threads auto|N] [--redis]
+             [--ready-timeout-s 180] [--policy round-robin|least-load|prefix-load|prefix-load-expert|lowest-cost|FILE]
              [--autoscale [--scaling-policy FILE]]   (grow/shrink worker processes; drains before removing)
   duet loadtest --url URL --workload mooncake|azure|shared-prefix|multi-turn|moe-domains [--trace FILE]
                 [--rate R | --speed S | --burst N [--burst-interval-ms I] | --concurrency C] [--requests N]

@@ -89,6 +89,14 @@ describe('duet usage errors', () => {
     assert.match(r.stderr, /exactly one of --prompt or --prompt-ids/);
   });
 
+  test('duet start refuses a --threads that is neither auto nor a positive integer, before starting anything', async () => {
+    for (const bad of ['0', 'two']) {
+      const r = await duet('start', '--threads', bad);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /--threads must be auto or a positive integer/);
+    }
+  });
+
   test('a folder that is not a model fails with a clear message', async () => {
     const r = await duet('generate', '--model', '/nonexistent-duet-model', '--prompt-ids', '1', '--max-tokens', '1');
     assert.equal(r.code, 1);

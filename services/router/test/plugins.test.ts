@@ -56,6 +56,17 @@ describe('filters', () => {
     const strict = make('filter', 'kv-capacity', { maxUtilization: 0.5 }) as FilterPlugin;
     assert.deepEqual(strict.filter(s.ctx, s.cands), []);
   });
+
+  test('load-band keeps workers within slack of the least-loaded one, by running sequences or prefill tokens', () => {
+    const s = setup({ workers: [{ id: 'a' }, { id: 'b' }, { id: 'c' }], loads: { a: { runningSeqs: 5, prefillTokens: 0 }, b: { runningSeqs: 3, prefillTokens: 900 }, c: { runningSeqs: 4, prefillTokens: 5000 } } });
+    const ids = (params: Record<string, unknown>): string[] => (make('filter', 'load-band', params) as FilterPlugin).filter(s.ctx, s.cands).map((c) => c.id);
+    assert.deepEqual(ids({}), ['b', 'c']);
+    assert.deepEqual(ids({ slack: 0 }), ['b']);
+    assert.deepEqual(ids({ slack: 2 }), ['a', 'b', 'c']);
+    assert.deepEqual(ids({ metric: 'prefill-tokens', slack: 1000 }), ['a', 'b']);
+    assert.deepEqual((make('filter', 'load-band') as FilterPlugin).filter(s.ctx, []), []);
+    assert.throws(() => make('filter', 'load-band', { slack: -1 }));
+  });
 });
 
 describe('scorers', () => {

@@ -21,6 +21,12 @@ export const workerConfigSchema = z.object({
   modelName: z.string().optional(),
   /** tensorflow needs @tensorflow/tfjs-node(-gpu) installed (the GPU image); the engine says so otherwise. */
   backend: z.enum(['wasm', 'cpu', 'tensorflow']).default('wasm'),
+  /**
+   * Engine compute threads: `auto` (default) uses both cores for models that read ≥ 32 MiB of
+   * weights per token, one thread below that; a number forces it. Several workers on one machine
+   * should use 1 each, or their threads compete for the same cores (docs/engine.md, "Threads").
+   */
+  threads: z.union([z.literal('auto'), z.number().int().positive()]).default('auto'),
   kvCacheMib: z.number().positive().default(256),
   /** Overrides kvCacheMib with an exact block count (tests). */
   numKvBlocks: z.number().int().positive().optional(),

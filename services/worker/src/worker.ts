@@ -73,7 +73,7 @@ export class Worker {
     const model = await loadModel(c.modelDir);
     const tap = new EngineLayerTap();
     const sizing = c.numKvBlocks ? { numKvBlocks: c.numKvBlocks } : { kvCacheMiB: c.kvCacheMib };
-    const engine = await Engine.create(model, { backend: c.backend, blockSize: c.blockSize, maxBatchTokens: c.maxBatchTokens, maxRunningSeqs: c.maxRunningSeqs, ...sizing }, tap.hooks);
+    const engine = await Engine.create(model, { backend: c.backend, threads: c.threads, blockSize: c.blockSize, maxBatchTokens: c.maxBatchTokens, maxRunningSeqs: c.maxRunningSeqs, ...sizing }, tap.hooks);
     tap.bind(engine);
     const stepObservers = new Set<(r: StepResult) => void>();
     const loop = new EngineLoop(engine, { onStep: (r) => this.onStep(stepObservers, r) });

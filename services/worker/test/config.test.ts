@@ -19,3 +19,13 @@ test('a bad value names its flag and env; a worker id may not hold a dot', () =>
   assert.throws(() => parseWorkerConfig({ argv: ['--model-dir', 'x', '--worker-id', 'a.b'], env: {} }), ConfigError);
   assert.throws(() => parseWorkerConfig({ argv: [], env: {} }), /--model-dir/);
 });
+
+test('threads: auto by default, a positive integer from a flag or env, anything else refused', () => {
+  assert.equal(parseWorkerConfig({ argv: ['--model-dir', 'x'], env: {} }).threads, 'auto');
+  assert.equal(parseWorkerConfig({ argv: ['--model-dir', 'x', '--threads', '1'], env: { DUET_THREADS: '2' } }).threads, 1);
+  assert.equal(parseWorkerConfig({ argv: ['--model-dir', 'x'], env: { DUET_THREADS: '2' } }).threads, 2);
+  assert.equal(parseWorkerConfig({ argv: ['--model-dir', 'x', '--threads', 'auto'], env: {} }).threads, 'auto');
+  for (const bad of ['0', '1.5', 'many']) {
+    assert.throws(() => parseWorkerConfig({ argv: ['--model-dir', 'x', '--threads', bad], env: {} }), (e: Error) => e instanceof ConfigError && /--threads \(DUET_THREADS\)/.test(e.message));
+  }
+});

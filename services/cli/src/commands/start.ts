@@ -19,7 +19,7 @@ function parse(argv: string[]): Omit<LaunchOptions, 'natsUrl' | 'redisUrl' | 'mo
   const v = parseFlags(argv, {
     port: { type: 'string' }, host: { type: 'string' }, model: { type: 'string' }, prefill: { type: 'string' }, decode: { type: 'string' },
     transport: { type: 'string' }, backend: { type: 'string' }, 'kv-cache-mib': { type: 'string' }, redis: { type: 'boolean' }, 'ready-timeout-s': { type: 'string' },
-    policy: { type: 'string' },
+    policy: { type: 'string' }, threads: { type: 'string' },
     autoscale: { type: 'boolean' }, 'scaling-policy': { type: 'string' },
   });
   if (v['scaling-policy'] !== undefined && v.autoscale !== true) throw new CliUsageError('--scaling-policy needs --autoscale');
@@ -35,12 +35,23 @@ function parse(argv: string[]): Omit<LaunchOptions, 'natsUrl' | 'redisUrl' | 'mo
     transport: oneOf(v, 'transport', ['nats', 'tcp'] as const, 'nats'),
     backend: oneOf(v, 'backend', BACKEND_NAMES, 'wasm'),
     kvCacheMib: optionalNumber(v, 'kv-cache-mib') ?? 128,
+    ...threadsFlag(v.threads),
     redis: v.redis === true,
     ...(typeof v.policy === 'string' ? { policy: /[/.]/.test(v.policy) ? resolve(v.policy) : v.policy } : {}),
     readyTimeoutMs: (optionalNumber(v, 'ready-timeout-s') ?? 180) * 1000,
     autoscale: v.autoscale === true,
     ...(typeof v['scaling-policy'] === 'string' ? { scalingPolicy: resolve(v['scaling-policy']) } : {}),
   };
+}
+
+/** `--threads auto|N`: each worker's engine threads. */
+function threadsFlag(raw: unknown): { threads?: number | 'auto' } {
+  if (raw === undefined) return {};
+  if (raw === 'auto') return { threads: 'auto' };
+  const text = typeof raw === 'string' ? raw : JSON.stringify(raw);
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isInteger(n) || n < 1) throw new CliUsageError(`--threads must be auto or a positive integer, got ${text}`);
+  return { threads: n };
 }
 
 export async function start(argv: string[]): Promise<number> {

@@ -16,6 +16,8 @@ export interface LaunchOptions {
   transport: 'nats' | 'tcp';
   backend: 'wasm' | 'cpu' | 'tensorflow';
   kvCacheMib: number;
+  /** Engine threads of each worker (`--threads`); default the worker's own (`auto`). */
+  threads?: number | 'auto';
   /** RoutingPolicy for the router: a built-in name or a YAML/JSON file (default: the router's default). */
   policy?: string;
 }
@@ -40,6 +42,7 @@ export function workerSpec(o: LaunchOptions, id: string): ChildSpec {
       '--backend', o.backend,
       '--kv-cache-mib', String(o.kvCacheMib),
       '--transport', o.transport,
+      ...(o.threads !== undefined ? ['--threads', String(o.threads)] : []),
     ],
     env: commonEnv(o),
   };

@@ -4,6 +4,7 @@
  */
 import { healthyFilter } from './filters/healthy/index.ts';
 import { kvCapacityFilter } from './filters/kv-capacity/index.ts';
+import { loadBandFilter } from './filters/load-band/index.ts';
 import { expertProfileProducer } from './producers/expert-profile/index.ts';
 import { prefixMatchProducer } from './producers/prefix-match/index.ts';
 import { lowestCostPicker } from './pickers/lowest-cost/index.ts';
@@ -18,7 +19,7 @@ import { prefixAffinityScorer } from './scorers/prefix-affinity/index.ts';
 import type { PluginFactory, PluginKind } from './types.ts';
 
 export const PLUGINS: Record<PluginKind, ReadonlyMap<string, PluginFactory>> = {
-  filter: byType([healthyFilter, kvCapacityFilter]),
+  filter: byType([healthyFilter, kvCapacityFilter, loadBandFilter]),
   producer: byType([prefixMatchProducer, expertProfileProducer]),
   scorer: byType([prefixAffinityScorer, prefillLoadScorer, decodeLoadScorer, kvCapacityScorer, expertAffinityScorer, expertOverloadScorer]),
   picker: byType([maxScorePicker, lowestCostPicker, roundRobinPicker]),
