@@ -330,54 +330,67 @@ export class BlockTable {
   }
 
   /**
-   * matchLeading for prefix-closed holdings, in O(W · log L) lookups instead of O(L): a worker's
-   * engine evicts a sequence's blocks tail first and a request references a block only with all
-   * its ancestors, so a worker that holds block i of a chain holds blocks 0 … i. Under that
-   * property the leading run of each slot is found by an exponential search shared by all slots
-   * (probes 1, 3, 7, 15, …, L − 1), then a binary search per slot between its last hit and first
-   * miss. The answer equals matchLeading's whenever each slot's holdings are prefix-closed; a hole
-   * in the middle (which the engine does not produce) can make it report a longer run.
+   * matchLeading for prefix-closed holdings, in O(G · log L) lookups instead of O(L), G being the
+   * number of distinct run lengths among the matching slots: a worker's engine evicts a sequence's
+   * blocks tail first and a request references a block only with all its ancestors, so a worker
+   * that holds block i of a chain holds blocks 0 … i. Under that property the search runs for all
+   * slots at once, on bitsets: exponential probes (1, 3, 7, 15, …, L − 1) bracket each slot's run
+   * between its last hit and first miss, then a binary search splits the slots known to hold
+   * position lo and not known at hi at mid into those whose row holds mid (their run ends in
+   * [mid, hi)) and the rest (it ends in [lo, mid)). Each group recurses, so slots with equal runs
+   * share every lookup, and each slot sees the probes a search of its own would make. The answer equals matchLeading's whenever each slot's holdings are prefix-closed; a
+   * hole in the middle (which the engine does not produce) can make it report a longer run.
    */
   matchLeadingSearch(hashes: readonly string[], outSlots: Int32Array, outCounts: Int32Array): number {
     const L = hashes.length;
     if (L === 0) return 0;
-    const W = this.words, S = this.stride, d = this.data;
     const r0 = this.find(hashes[0]);
     if (r0 < 0) return 0;
-    const slots: number[] = [];
-    for (let w = 0; w < W; w++) for (let a = d[r0 * S + 2 + w] | 0; a !== 0; a &= a - 1) slots.push(w * 32 + 31 - Math.clz32(a & -a));
-    const rows = new Map<number, number>([[0, r0]]);
-    const holds = (i: number, slot: number): boolean => {
-      let r = rows.get(i);
-      if (r === undefined) rows.set(i, (r = this.find(hashes[i])));
-      return r >= 0 && (d[r * S + 2 + (slot >>> 5)] & (1 << (slot & 31))) !== 0;
-    };
-    const lo = new Int32Array(slots.length); // held
-    const hi = new Int32Array(slots.length).fill(L); // first position known not held (or L)
-    for (let p = 1, open = slots.length; p < L && open > 0; p = Math.min(L - 1, p * 2 + 1)) {
-      open = 0;
-      for (let k = 0; k < slots.length; k++) {
-        if (hi[k] !== L) continue;
-        if (holds(p, slots[k])) {
-          lo[k] = p;
-          open++;
-        } else {
-          hi[k] = p;
+    const W = this.words, S = this.stride, d = this.data;
+    const set0 = new Array<number>(W);
+    for (let w = 0; w < W; w++) set0[w] = d[r0 * S + 2 + w] | 0;
+    let n = 0;
+    const emit = (set: number[], count: number): void => {
+      for (let w = 0; w < W; w++) {
+        for (let a = set[w]; a !== 0; a &= a - 1) {
+          outSlots[n] = w * 32 + 31 - Math.clz32(a & -a);
+          outCounts[n++] = count;
         }
       }
+    };
+    /** `set` split by whether position p's row holds each slot: [held, rest, any held, any rest]. */
+    const split = (set: number[], p: number): [number[], number[], number, number] => {
+      const r = this.find(hashes[p]);
+      const held = new Array<number>(W), rest = new Array<number>(W);
+      let anyHeld = 0, anyRest = 0;
+      for (let w = 0; w < W; w++) {
+        const bits = r >= 0 ? d[r * S + 2 + w] | 0 : 0;
+        anyHeld |= held[w] = set[w] & bits;
+        anyRest |= rest[w] = set[w] & ~bits;
+      }
+      return [held, rest, anyHeld, anyRest];
+    };
+    /** Every slot in `set` holds position lo; none is known to hold hi (L: past the end). */
+    const search = (lo: number, hi: number, set: number[]): void => {
+      if (hi - lo <= 1) return emit(set, lo + 1);
+      const mid = (lo + hi) >>> 1;
+      const [held, rest, anyHeld, anyRest] = split(set, mid);
+      if (anyRest !== 0) search(lo, mid, rest);
+      if (anyHeld !== 0) search(mid, hi, held);
+    };
+    // Exponential probes 1, 3, 7, …, L − 1 first (shallow runs are the common case): the slots
+    // that miss a probe end their run before it and are settled by the binary search.
+    let set = set0, lo = 0;
+    for (let p = 1; p < L; p = Math.min(L - 1, p * 2 + 1)) {
+      const [held, rest, anyHeld, anyRest] = split(set, p);
+      if (anyRest !== 0) search(lo, p, rest);
+      if (anyHeld === 0) return n;
+      set = held;
+      lo = p;
       if (p === L - 1) break;
     }
-    for (let k = 0; k < slots.length; k++) {
-      let a = lo[k], b = hi[k];
-      while (b - a > 1) {
-        const mid = (a + b) >>> 1;
-        if (holds(mid, slots[k])) a = mid;
-        else b = mid;
-      }
-      outSlots[k] = slots[k];
-      outCounts[k] = a + 1;
-    }
-    return slots.length;
+    search(lo, L, set);
+    return n;
   }
 
   /** Every hash the slot holds, as hex (O(rows); for tests and debugging). */

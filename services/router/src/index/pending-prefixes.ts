@@ -70,14 +70,18 @@ export class PendingPrefixes {
     const full = Math.floor(n / this.stride);
     const count = full + (n % this.stride !== 0 ? 1 : 0);
     const pos = (k: number): number => (k < full ? k * this.stride + this.stride - 1 : n - 1);
+    // Entries by sampled position, looked up once per match (workers' searches share most probes).
+    const entries: (Entry | null | undefined)[] = new Array<Entry | null | undefined>(count);
     const holds = (k: number, w: string): boolean => {
-      const e = this.table.get(blockHashes[pos(k)]);
-      if (!e) return false;
+      let e = entries[k];
+      if (e === undefined) entries[k] = e = this.table.get(blockHashes[pos(k)]) ?? null;
+      if (e === null) return false;
       const j = e.workers.indexOf(w);
       return j >= 0 && e.expires[j] > t;
     };
     const first = this.table.get(blockHashes[pos(0)]);
     if (!first) return out;
+    entries[0] = first;
     for (let j = 0; j < first.workers.length; j++) {
       const w = first.workers[j];
       if (!(first.expires[j] > t)) continue;
