@@ -14,9 +14,13 @@
  * Bounded: at most `capacity` recorded hashes (oldest first out), each expiring after `ttlMs`.
  */
 
-/** The workers expected to hold one recorded hash, and until when (parallel arrays, usually 1–2 long). */
+/**
+ * The workers expected to hold one recorded hash (as numbers, see PendingPrefixes.numberOf), and
+ * until when: parallel arrays, 1–2 long for a private prompt, most of the fleet for a popular
+ * system prompt (then match() scans them for every worker it searches: integers compare fast).
+ */
 interface Entry {
-  workers: string[];
+  workers: number[];
   expires: number[];
 }
 
@@ -29,6 +33,9 @@ export interface PendingPrefixesOptions {
 
 export class PendingPrefixes {
   private readonly table = new Map<string, Entry>();
+  /** Worker id ↔ number (every id ever recorded; a fleet's ids, so small). */
+  private readonly numbers = new Map<string, number>();
+  private readonly ids: string[] = [];
   private readonly ttlMs: number;
   private readonly stride: number;
   private readonly capacity: number;
@@ -50,7 +57,7 @@ export class PendingPrefixes {
     const n = blockHashes.length;
     if (n === 0 || workerIds.length === 0) return;
     const expires = this.now() + this.ttlMs;
-    const ids = workerIds.length > 1 ? [...new Set(workerIds)] : workerIds;
+    const ids = [...new Set(workerIds)].map((w) => this.numberOf(w));
     for (let i = this.stride - 1; i < n; i += this.stride) this.put(blockHashes[i], ids, expires);
     if (n % this.stride !== 0) this.put(blockHashes[n - 1], ids, expires);
   }
@@ -72,7 +79,7 @@ export class PendingPrefixes {
     const pos = (k: number): number => (k < full ? k * this.stride + this.stride - 1 : n - 1);
     // Entries by sampled position, looked up once per match (workers' searches share most probes).
     const entries: (Entry | null | undefined)[] = new Array<Entry | null | undefined>(count);
-    const holds = (k: number, w: string): boolean => {
+    const holds = (k: number, w: number): boolean => {
       let e = entries[k];
       if (e === undefined) entries[k] = e = this.table.get(blockHashes[pos(k)]) ?? null;
       if (e === null) return false;
@@ -92,15 +99,17 @@ export class PendingPrefixes {
         if (holds(mid, w)) lo = mid;
         else hi = mid;
       }
-      out.set(w, pos(lo) + 1);
+      out.set(this.ids[w], pos(lo) + 1);
     }
     return out;
   }
 
   /** Forgets a worker (it left the fleet). O(recorded hashes). */
   removeWorker(workerId: string): void {
+    const w = this.numbers.get(workerId);
+    if (w === undefined) return;
     for (const [h, e] of this.table) {
-      const j = e.workers.indexOf(workerId);
+      const j = e.workers.indexOf(w);
       if (j < 0) continue;
       e.workers.splice(j, 1);
       e.expires.splice(j, 1);
@@ -109,7 +118,13 @@ export class PendingPrefixes {
   }
 
   /** Insertion order is the eviction order (oldest recorded first); a re-recorded hash keeps its place. */
-  private put(hash: string, workerIds: readonly string[], expires: number): void {
+  private numberOf(workerId: string): number {
+    let n = this.numbers.get(workerId);
+    if (n === undefined) this.numbers.set(workerId, (n = this.ids.push(workerId) - 1));
+    return n;
+  }
+
+  private put(hash: string, workerIds: readonly number[], expires: number): void {
     const e = this.table.get(hash);
     if (!e) {
       this.table.set(hash, { workers: [...workerIds], expires: workerIds.map(() => expires) });
