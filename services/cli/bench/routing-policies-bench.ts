@@ -36,7 +36,7 @@ const { values: a } = parseArgs({
     questions: { type: 'string', default: '6' },
     'system-tokens': { type: 'string', default: '1024' },
     'question-tokens': { type: 'string', default: '32' },
-    rate: { type: 'string', default: '1.5' },
+    rate: { type: 'string', default: '2.5' },
     'kv-cache-mib': { type: 'string', default: '40' },
     'moe-rounds': { type: 'string', default: '6' },
     'moe-questions': { type: 'string', default: '16' },
