@@ -3,6 +3,16 @@ import type { Candidate, DecisionContext, ExpertVector } from './types.ts';
 
 export const clamp01 = (x: number): number => (x <= 0 || Number.isNaN(x) ? 0 : x >= 1 ? 1 : x);
 
+/**
+ * One score per candidate. A plain loop: `Float64Array.from(list, fn)` goes through the iterator
+ * protocol, several times slower on the decision hot path (docs/benchmarks.md, bench:router).
+ */
+export function scoreEach(candidates: readonly Candidate[], f: (c: Candidate) => number): Float64Array {
+  const out = new Float64Array(candidates.length);
+  for (let i = 0; i < candidates.length; i++) out[i] = f(candidates[i]);
+  return out;
+}
+
 /** KV blocks the request needs on this candidate in this stage, before prefix reuse. */
 export function neededBlocks(ctx: DecisionContext, c: Candidate): number {
   const tokens = ctx.request.promptTokens + (ctx.stage === 'decode' ? ctx.request.maxTokens : 0);

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { definePlugin, params } from '../../factory.ts';
-import { clamp01 } from '../../util.ts';
+import { clamp01, scoreEach } from '../../util.ts';
 
 export const decodeLoadScorer = definePlugin({
   kind: 'scorer',
@@ -20,7 +20,7 @@ export const decodeLoadScorer = definePlugin({
     type: 'decode-load',
     requires: [],
     score(_ctx, candidates) {
-      return Float64Array.from(candidates, (c) => {
+      return scoreEach(candidates, (c) => {
         const blocks = c.kvBlocksTotal > 0 ? clamp01(c.load.decodeBlocks / c.kvBlocksTotal) : 1 - 1 / (1 + c.load.decodeBlocks / 256);
         const seqs = c.maxRunningSeqs > 0 ? clamp01(c.load.runningSeqs / c.maxRunningSeqs) : 1 - 1 / (1 + c.load.runningSeqs / p.scaleSeqs);
         return clamp01(1 - (p.blocksWeight * blocks + (1 - p.blocksWeight) * seqs));

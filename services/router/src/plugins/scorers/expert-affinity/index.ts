@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { definePlugin, params } from '../../factory.ts';
 import { requestProfile } from '../../producers/expert-profile/index.ts';
-import { expertOverlap } from '../../util.ts';
+import { expertOverlap, scoreEach } from '../../util.ts';
 
 export const expertAffinityScorer = definePlugin({
   kind: 'scorer',
@@ -20,7 +20,7 @@ export const expertAffinityScorer = definePlugin({
     requires: ['expert-profile'],
     score(ctx, candidates) {
       const profile = requestProfile(ctx);
-      return Float64Array.from(candidates, (c) => {
+      return scoreEach(candidates, (c) => {
         const mix = profile ? ctx.state.expertMix(c.id) : null;
         return profile && mix ? expertOverlap(profile, mix) : p.neutral;
       });

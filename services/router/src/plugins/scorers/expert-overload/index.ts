@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { definePlugin, params } from '../../factory.ts';
 import { requestProfile } from '../../producers/expert-profile/index.ts';
-import { clamp01 } from '../../util.ts';
+import { clamp01, scoreEach } from '../../util.ts';
 import type { ExpertVector } from '../../types.ts';
 
 function overload(p: ExpertVector, pressure: ExpertVector, saturation: number): number {
@@ -31,7 +31,7 @@ export const expertOverloadScorer = definePlugin({
     requires: ['expert-profile'],
     score(ctx, candidates) {
       const profile = requestProfile(ctx);
-      return Float64Array.from(candidates, (c) => {
+      return scoreEach(candidates, (c) => {
         const pressure = profile ? ctx.state.expertPressure(c.id) : null;
         return profile && pressure ? clamp01(1 - overload(profile, pressure, p.saturationSeqs)) : p.neutral;
       });

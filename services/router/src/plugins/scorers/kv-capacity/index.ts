@@ -1,6 +1,6 @@
 /** `kv-capacity` scorer: the free share of the worker's KV cache after placing the request. */
 import { definePlugin, params } from '../../factory.ts';
-import { clamp01, neededBlocks } from '../../util.ts';
+import { clamp01, neededBlocks, scoreEach } from '../../util.ts';
 
 export const kvCapacityScorer = definePlugin({
   kind: 'scorer',
@@ -11,7 +11,7 @@ export const kvCapacityScorer = definePlugin({
     type: 'kv-capacity',
     requires: ['prefix-match'],
     score(ctx, candidates) {
-      return Float64Array.from(candidates, (c) => {
+      return scoreEach(candidates, (c) => {
         if (c.kvBlocksTotal <= 0) return 0.5;
         const need = Math.max(0, neededBlocks(ctx, c) - (c.prefixBlocks ?? 0));
         return clamp01((c.kvBlocksTotal - c.load.decodeBlocks - need) / c.kvBlocksTotal);

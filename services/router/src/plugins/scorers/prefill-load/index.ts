@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { definePlugin, params } from '../../factory.ts';
+import { scoreEach } from '../../util.ts';
 
 export const prefillLoadScorer = definePlugin({
   kind: 'scorer',
@@ -16,7 +17,7 @@ export const prefillLoadScorer = definePlugin({
     type: 'prefill-load',
     requires: [],
     score(_ctx, candidates) {
-      return Float64Array.from(candidates, (c) => 1 / (1 + c.load.prefillTokens / p.scaleTokens));
+      return scoreEach(candidates, (c) => 1 / (1 + c.load.prefillTokens / p.scaleTokens));
     },
   }),
 });
