@@ -54,11 +54,15 @@ export class WorkerRegistry {
    */
   live(): LiveWorker[] {
     const t = this.now();
-    for (const [id, w] of this.workers) {
-      if (t - w.lastSeenMs <= this.missedBeats * w.intervalMs) continue;
-      this.workers.delete(id);
+    // Once per decision: no per-entry [id, worker] pairs (values() only; a worker's key is its id).
+    let expired: string[] | null = null;
+    for (const w of this.workers.values()) if (t - w.lastSeenMs > this.missedBeats * w.intervalMs) (expired ??= []).push(w.info.workerId);
+    if (expired) {
+      for (const id of expired) {
+        this.workers.delete(id);
+        this.onGone(id);
+      }
       this.sorted = null;
-      this.onGone(id);
     }
     this.sorted ??= [...this.workers.values()].sort((a, b) => (a.info.workerId < b.info.workerId ? -1 : 1));
     return this.sorted;
