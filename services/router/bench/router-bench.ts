@@ -214,6 +214,8 @@ async function measureDecisions(index: PrefixIndex, promptSet: string[][]): Prom
   for (let i = 0; i < 2000; i++) wire.placementRequest.decode(bytes[i % bytes.length]);
   log(`PlacementRequest decode (512 hashes): ${(((performance.now() - t1) / 2000) * 1000).toFixed(1)} µs each (not in decision_*)`);
   lat.sort();
+  const pct = (q: number): string => (lat[Math.min(DECISIONS - 1, Math.floor(DECISIONS * q))] * 1000).toFixed(1);
+  log(`decision latency µs: p90 ${pct(0.9)}, p95 ${pct(0.95)}, p98 ${pct(0.98)}, p99 ${pct(0.99)}, p99.9 ${pct(0.999)}, max ${pct(1)}`);
   return { p50Us: lat[Math.floor(DECISIONS * 0.5)] * 1000, p99Us: lat[Math.floor(DECISIONS * 0.99)] * 1000, perS: DECISIONS / totalS };
 }
 
