@@ -172,7 +172,7 @@ interface DecisionFigures {
 
 /**
  * Placement decisions through the real router code, timed one by one: PolicyPlacer.place with the
- * default policy (prefix-load-expert: healthy + kv-capacity filters, prefix-match and expert-profile
+ * default policy (prefix-load-expert: healthy + kv-capacity + load-band filters, prefix-match and expert-profile
  * producers, four decode scorers, two prefill scorers, max-score pickers) over a registry of the 64
  * workers (00–31 prefill, 32–63 decode), the loaded PrefixIndex, and an InMemoryAccounting that
  * reserves every placement; each request is released 256 decisions later (a steady in-flight load).
