@@ -87,6 +87,15 @@ describe('desired children', () => {
     assert.deepEqual([image.vol, image.mount, image.dir, image.models], [undefined, undefined, '/app/models/demo', 'tiny=/app/models/demo']);
   });
 
+  test('engine threads reach every worker through the shared config: 0 is auto', () => {
+    const threadsOf = (engine: Record<string, unknown>): string | undefined =>
+      find<V1ConfigMap>(desiredChildren(input({ model: { name: 'tiny', source: { pvc: { claimName: 'models' } }, engine } })), 'ConfigMap', 'llama-config').data?.DUET_THREADS;
+    assert.equal(threadsOf({}), 'auto');
+    assert.equal(threadsOf({ threads: 0 }), 'auto');
+    assert.equal(threadsOf({ threads: 2 }), '2');
+    assert.throws(() => threadsOf({ threads: -1 }));
+  });
+
   test('router and gateway: policy file only with a policyRef; gateway probes, port and API keys from a Secret', () => {
     const plain = desiredChildren(input());
     assert.deepEqual(container(find<V1Deployment>(plain, 'Deployment', 'llama-router')).args, ['router']);

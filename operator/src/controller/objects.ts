@@ -29,6 +29,7 @@ export function sharedEnv(input: Omit<DesiredInput, 'configHash'>): Record<strin
     DUET_MAX_BATCH_TOKENS: String(engine.maxBatchTokens),
     DUET_MAX_RUNNING_SEQS: String(engine.maxRunningSeqs),
     DUET_KV_CACHE_MIB: String(engine.kvCacheMiB),
+    DUET_THREADS: engine.threads === 0 ? 'auto' : String(engine.threads),
     DUET_METRICS_PORT: String(PORTS.metrics),
     DUET_METRICS_HOST: '0.0.0.0',
     DUET_HOST: '0.0.0.0',

@@ -73,6 +73,13 @@ export const engineSettingsSchema = z.object({
   maxBatchTokens: z.number().int().min(1).max(1_048_576).default(512).meta({ description: 'Token budget of one scheduler step (decodes + prefill chunks).' }),
   maxRunningSeqs: z.number().int().min(1).max(65_536).default(64).meta({ description: 'Sequences running at once per worker.' }),
   kvCacheMiB: z.number().int().min(1).max(1_048_576).default(256).meta({ description: 'Memory for the paged KV cache per worker, MiB.' }),
+  threads: z
+    .number()
+    .int()
+    .min(0)
+    .max(256)
+    .default(0)
+    .meta({ description: "Engine compute threads per worker (DUET_THREADS); 0 = auto: two for models that read ≥ 32 MiB of weights per token, else one. Match the pod's CPU limit." }),
 });
 export type EngineSettings = z.output<typeof engineSettingsSchema>;
 
