@@ -61,6 +61,8 @@ export class FleetState {
 
 /** Per worker, the larger of the two leading-block counts (into `a`). */
 function mergeMax(a: Map<string, number>, b: ReadonlyMap<string, number>): Map<string, number> {
-  for (const [w, n] of b) if (n > (a.get(w) ?? 0)) a.set(w, n);
+  b.forEach((n, w) => {
+    if (n > (a.get(w) ?? 0)) a.set(w, n);
+  });
   return a;
 }

@@ -41,7 +41,9 @@ function context(req: PlacementRequest, state: RoutingState, stage: StageName, m
 }
 
 function candidates(state: RoutingState, pick: (w: LiveWorker) => boolean): Candidate[] {
-  return state.workers.filter(pick).map((w) => toCandidate(w, state.loads, state.reports));
+  const out: Candidate[] = [];
+  for (const w of state.workers) if (pick(w)) out.push(toCandidate(w, state.loads, state.reports));
+  return out;
 }
 
 function noCapacity(reason: string, decode: StageOutcome | null, memo: ReadonlyMap<string, unknown>): Decision {
@@ -110,7 +112,7 @@ export function describeDecision(decision: Decision): Record<string, unknown> {
   const stage = (o: StageOutcome | null) =>
     o && {
       chosen: o.chosen?.candidate.id ?? null,
-      removed: o.removed,
+      removed: o.removed.map((r) => ({ filter: r.filter, workers: r.workers })),
       candidates: o.scored.map((s, i) => ({ worker: s.candidate.id, total: Number(fmt(s.total)), ...Object.fromEntries(o.scores.map((x) => [x.type, x.values[i]])) })),
     };
   return { decode: stage(decision.decode), prefill: stage(decision.prefill) };

@@ -12,20 +12,35 @@ export interface StageOutcome {
   scored: ScoredCandidate[];
   /** Each scorer's scores, in the order of `scored` (the decision log reads them). */
   scores: Array<{ type: string; values: Float64Array }>;
-  /** Per filter that removed someone: which workers. */
-  removed: Array<{ filter: string; workers: string[] }>;
+  /** Per filter that removed someone: which workers (worked out when read: the decision log's). */
+  removed: Array<{ readonly filter: string; readonly workers: string[] }>;
   /** Candidates before filtering. */
   considered: number;
+}
+
+/** What one filter removed, listed only when read (most decisions are never logged). */
+class Removal {
+  constructor(
+    readonly filter: string,
+    private readonly before: readonly Candidate[],
+    private readonly kept: readonly Candidate[],
+  ) {}
+
+  get workers(): string[] {
+    const keep = new Set(this.kept);
+    return this.before.filter((c) => !keep.has(c)).map((c) => c.id);
+  }
+
+  toJSON(): { filter: string; workers: string[] } {
+    return { filter: this.filter, workers: this.workers };
+  }
 }
 
 function applyFilters(stage: CompiledStage, ctx: DecisionContext, candidates: Candidate[], removed: StageOutcome['removed']): Candidate[] {
   let left = candidates;
   for (const f of stage.filters) {
     const kept = f.filter(ctx, left);
-    if (kept.length !== left.length) {
-      const keep = new Set(kept);
-      removed.push({ filter: f.type, workers: left.filter((c) => !keep.has(c)).map((c) => c.id) });
-    }
+    if (kept.length !== left.length) removed.push(new Removal(f.type, left, kept));
     left = kept;
     if (left.length === 0) break;
   }
