@@ -4,20 +4,10 @@
  * purpose (`new Rng(seed, stream)`) so adding requests of one kind does not shift another's tokens.
  */
 
-/** splitmix32 mixer: maps any 32-bit integer to a well-spread 32-bit unsigned integer. */
-export function mix32(x: number): number {
-  let z = (x + 0x9e3779b9) | 0;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  return (z ^ (z >>> 16)) >>> 0;
-}
+import { splitmix32 } from '@duet/engine';
 
-/** FNV-1a of a string, for deriving stream numbers from names. */
-export function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
+/** splitmix32 mixer (the engine's): maps any 32-bit integer to a well-spread 32-bit unsigned integer. */
+export const mix32 = splitmix32;
 
 export class Rng {
   private state: number;

@@ -35,6 +35,7 @@ export {
   domainPromptIds,
   domainTokenIds,
   tokenDomains,
+  splitmix32,
   type Architecture,
   type CreateModelOptions,
   type DomainName,

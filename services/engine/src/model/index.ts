@@ -27,4 +27,4 @@ export {
   type TokenDomains,
 } from './domains.ts';
 export { DOMAIN_EMBED_SCALE, DOMAIN_LOGIT_SCALE, ROUTER_DOMAIN_LOGIT, domainDirections } from './weights-gen.ts';
-export { Rng } from './rng.ts';
+export { Rng, splitmix32 } from './rng.ts';
