@@ -2,6 +2,14 @@
 import type { LoadTestResult } from '../result.ts';
 import { formatNumber } from './svg.ts';
 
+/** The four SVG charts every report folder holds (svg.ts), as Markdown lines. */
+const CHARTS = [
+  '![TTFT CDF](ttft-cdf.svg) ![TPOT CDF](tpot-cdf.svg)',
+  '',
+  '![throughput over time](throughput.svg) ![latency over time](latency.svg)',
+  '',
+];
+
 const fmt = (v: number | null, digits = 1): string => (v === null ? '–' : v.toFixed(digits));
 const pct = (v: number | null): string => (v === null ? '–' : `${(100 * v).toFixed(1)} %`);
 
@@ -52,10 +60,7 @@ export function renderReport(r: LoadTestResult): string {
     '',
     '## Charts',
     '',
-    '![TTFT CDF](ttft-cdf.svg) ![TPOT CDF](tpot-cdf.svg)',
-    '',
-    '![throughput over time](throughput.svg) ![latency over time](latency.svg)',
-    '',
+    ...CHARTS,
   ].join('\n');
 }
 
@@ -96,9 +101,6 @@ export function renderCompareReport(entries: readonly CompareEntry[], title: str
     `|---|${entries.map(() => '---').join('|')}|`,
     ...ROWS.map(([name, f]) => `| ${name} | ${entries.map((e) => f(e.result)).join(' | ')} |`),
     '',
-    '![TTFT CDF](ttft-cdf.svg) ![TPOT CDF](tpot-cdf.svg)',
-    '',
-    '![throughput over time](throughput.svg) ![latency over time](latency.svg)',
-    '',
+    ...CHARTS,
   ].join('\n');
 }
