@@ -48,10 +48,8 @@ function parse(argv: string[]): Omit<LaunchOptions, 'natsUrl' | 'redisUrl' | 'mo
 function threadsFlag(raw: unknown): { threads?: number | 'auto' } {
   if (raw === undefined) return {};
   if (raw === 'auto') return { threads: 'auto' };
-  const text = typeof raw === 'string' ? raw : JSON.stringify(raw);
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isInteger(n) || n < 1) throw new CliUsageError(`--threads must be auto or a positive integer, got ${text}`);
-  return { threads: n };
+  if (typeof raw !== 'string' || !/^[1-9]\d*$/.test(raw)) throw new CliUsageError(`--threads must be auto or a positive integer, got ${JSON.stringify(raw)}`);
+  return { threads: Number(raw) };
 }
 
 export async function start(argv: string[]): Promise<number> {
