@@ -18,8 +18,9 @@ import { generateWeights } from './weights-gen.ts';
  * Version of the weight/tokenizer generator. Bump it whenever createModel's output changes for the
  * same arguments, so caches of generated models (the demo model, benchmark models) are rebuilt.
  * 2: the untied LM head carries the domain directions.
+ * 3: residual-writing projections use GPT-2's scaled init (the bench MoE kept its domains).
  */
-export const GENERATOR_VERSION = 2;
+export const GENERATOR_VERSION = 3;
 
 export interface CreateModelOptions {
   arch: Architecture;

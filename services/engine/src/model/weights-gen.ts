@@ -2,16 +2,22 @@
  * Seeded weights for generated models, named and shaped like Hugging Face Llama / Mixtral.
  *
  * Init follows HF: every linear and the embedding ~ N(0, 0.02²); RMSNorm weights 1 + N(0, 0.02²)
- * jitter (so a bug that ignores them shows up). Each tensor draws from its own stream, keyed by
- * (seed, tensor name), so a tensor does not depend on which tensors precede it.
+ * jitter (so a bug that ignores them shows up). The exception, GPT-2's scaled init at half its
+ * scale: the projections that write into the residual stream (o_proj, down_proj / w2)
+ * ~ N(0, σ_o²) with σ_o = 0.01/√(2L) for L layers.
+ * Each tensor draws from its own stream, keyed by (seed, tensor name), so a tensor does not depend
+ * on which tensors precede it.
  *
  * Domain structure (all models; it only matters for MoE routing):
  *   u_d       = the 4 domain directions: seeded Gaussian vectors, Gram–Schmidt orthonormalised
  *   embed[t] += β · u_d            for every token t of domain d        (β = DOMAIN_EMBED_SCALE)
  *   router[x] = N(0, 0.02²) + α · Σ_{d prefers x} w · u_d              (α = ROUTER_DOMAIN_LOGIT / √E)
  *   lm_head[t] += γ · u_d          for every token t of domain d        (γ = DOMAIN_LOGIT_SCALE / √E)
- * Attention and MLP outputs of 0.02-scale weights are ≈ 0.03 per component while β·u_d has norm 1,
- * so the residual stream keeps pointing along u_d in every layer. After RMSNorm a domain-d token
+ * Attention and MLP outputs grow with E (≈ σ_o·0.02·E^1.5 for an attention output over a domain's
+ * tokens); with σ_o = 0.01/√(2L) their sum over the 2L residual writes stays below β·u_d's norm 1
+ * up to the bench preset (E 512, 8 layers), so the residual stream keeps pointing along u_d in
+ * every layer. (With σ_o = 0.02 the bench MoE lost the domain in its upper layers, and decode of a
+ * math prompt drifted into legal tokens.) After RMSNorm a domain-d token
  * has x̂ ≈ √E·u_d, its preferred experts score ≈ α·√E·w = 8·w (8 and 6 for top-2), every other
  * expert ≈ N(0, 0.5²): top-k picks the domain's experts. Preferences: domains.ts domainExperts.
  * The untied LM head gives the domain's own tokens a logit lead of ≈ γ·√E = 6 after a domain-d
@@ -27,6 +33,12 @@ import { domainBlocks } from './vocab.ts';
 
 export const INIT_STD = 0.02;
 export const NORM_JITTER_STD = 0.02;
+/**
+ * Base std of the residual-writing projections, before ÷√(2L). GPT-2 uses 0.02 (INIT_STD); with it
+ * the bench MoE's last layer sent biology tokens to a third expert. Half of it keeps every domain on
+ * its experts in every layer (0.7× held too); test/model/domains-decode.test.ts checks it.
+ */
+export const RESIDUAL_WRITE_STD = 0.01;
 /** β: norm of the domain direction added to a domain token's embedding. */
 export const DOMAIN_EMBED_SCALE = 1;
 /** α·√E: router logit of a domain's first preferred expert for that domain's tokens. */
@@ -82,31 +94,40 @@ function router(seed: number, name: string, p: ModelPreset, dirs: Float32Array[]
 }
 
 /** SwiGLU MLP weights under `prefix`, with HF (`gate_proj`…) or Mixtral (`w1`…) names. */
-function mlp(seed: number, prefix: string, names: [string, string, string], e: number, i: number): NamedTensor[] {
+function mlp(seed: number, prefix: string, names: [string, string, string], e: number, i: number, outStd: number): NamedTensor[] {
   return [
     normal(seed, `${prefix}.${names[0]}.weight`, [i, e], INIT_STD),
     normal(seed, `${prefix}.${names[1]}.weight`, [i, e], INIT_STD),
-    normal(seed, `${prefix}.${names[2]}.weight`, [e, i], INIT_STD),
+    normal(seed, `${prefix}.${names[2]}.weight`, [e, i], outStd),
   ];
+}
+
+/**
+ * Std of the projections that write into the residual stream (o_proj, down_proj / w2): GPT-2's
+ * scaled init, RESIDUAL_WRITE_STD / √(2L) for L layers (2L residual writes).
+ */
+export function residualWriteStd(p: Pick<ModelPreset, 'numLayers'>): number {
+  return RESIDUAL_WRITE_STD / Math.sqrt(2 * p.numLayers);
 }
 
 function layer(seed: number, arch: Architecture, p: ModelPreset, l: number, dirs: Float32Array[]): NamedTensor[] {
   const pre = `model.layers.${l}`;
   const e = p.hiddenSize;
   const d = e / p.numHeads;
+  const outStd = residualWriteStd(p);
   const out = [
     normal(seed, `${pre}.self_attn.q_proj.weight`, [p.numHeads * d, e], INIT_STD),
     normal(seed, `${pre}.self_attn.k_proj.weight`, [p.numKvHeads * d, e], INIT_STD),
     normal(seed, `${pre}.self_attn.v_proj.weight`, [p.numKvHeads * d, e], INIT_STD),
-    normal(seed, `${pre}.self_attn.o_proj.weight`, [e, p.numHeads * d], INIT_STD),
+    normal(seed, `${pre}.self_attn.o_proj.weight`, [e, p.numHeads * d], outStd),
   ];
   if (arch === 'moe') {
     out.push(router(seed, `${pre}.block_sparse_moe.gate.weight`, p, dirs));
     for (let j = 0; j < p.moe!.numExperts; j++) {
-      out.push(...mlp(seed, `${pre}.block_sparse_moe.experts.${j}`, ['w1', 'w3', 'w2'], e, p.moe!.expertIntermediateSize));
+      out.push(...mlp(seed, `${pre}.block_sparse_moe.experts.${j}`, ['w1', 'w3', 'w2'], e, p.moe!.expertIntermediateSize, outStd));
     }
   } else {
-    out.push(...mlp(seed, `${pre}.mlp`, ['gate_proj', 'up_proj', 'down_proj'], e, p.intermediateSize));
+    out.push(...mlp(seed, `${pre}.mlp`, ['gate_proj', 'up_proj', 'down_proj'], e, p.intermediateSize, outStd));
   }
   out.push(normal(seed, `${pre}.input_layernorm.weight`, [e], NORM_JITTER_STD, 1));
   out.push(normal(seed, `${pre}.post_attention_layernorm.weight`, [e], NORM_JITTER_STD, 1));
