@@ -10,7 +10,8 @@
  * table, of which one row is read). memory_read_GBps: a native multi-threaded read loop, measured
  * in this run (bench/membw). roofline_decode_tps_b1 = memory_read_GBps·1e9 / weight_bytes.
  * Flags: --preset tiny|small|bench (default bench), --backend, --threads N|auto (the engine option;
- * default auto: both cores here for the bench models), --quick (fewer repetitions),
+ * default auto: both cores here for the bench models), --matmul auto|wasm-simd|backend (the engine
+ * option; the JSON says which ran), --quick (fewer repetitions),
  * --vs-llamacpp (adds llama.cpp's figures on the same weights, measured alternately with ours, the
  * ratios, and whether greedy tokens agree; see vs-llamacpp.ts) with llama.cpp on as many threads as
  * ours unless --llamacpp-threads N says otherwise, --profile (instead of the figures:
@@ -22,6 +23,7 @@ import { join } from 'node:path';
 import { homedir } from 'node:os';
 import { ensureModel, GENERATOR_VERSION, loadModel, type LoadedModel } from '../src/model/index.ts';
 import type { BackendName } from '../src/tfjs/backend.ts';
+import { MATMUL_KINDS, resolveMatmul, type MatmulKind } from '../src/tfjs/device-weights.ts';
 import { measureMemoryReadGBps } from './membw/index.ts';
 import { measureDecode, measureDecodeSets, measurePrefill, moeDomainPrompts, prefillPrompt, readBytesPerToken, type BenchOptions } from './measure.ts';
 import { sideBySide } from './vs-llamacpp.ts';
@@ -35,6 +37,7 @@ const { values: flags } = parseArgs({
     'vs-llamacpp': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     threads: { type: 'string', default: 'auto' },
+    matmul: { type: 'string', default: 'auto' },
     'llamacpp-threads': { type: 'string' },
   },
 });
@@ -52,12 +55,13 @@ async function main(): Promise<void> {
   const reps = flags.quick ? 1 : 3;
   const threads: number | 'auto' = flags.threads === 'auto' ? 'auto' : Number(flags.threads);
   if (threads !== 'auto' && !(Number.isInteger(threads) && threads > 0)) throw new RangeError(`--threads must be a positive integer or auto, got ${flags.threads}`);
-  if (flags.profile) return profile(preset, { backend, threads });
+  const matmul = matmulFlag(flags.matmul);
+  if (flags.profile) return profile(preset, { backend, threads, matmul });
   const bw = await measureMemoryReadGBps(flags.quick ? { bufferMiB: 256, passes: 4 } : {});
   log(`memory read ${bw.best_GBps.toFixed(1)} GB/s best, ${bw.median_GBps.toFixed(1)} median (${bw.threads} threads)`);
   const dense = await benchModel('llama', preset);
   const weightBytes = readBytesPerToken(dense);
-  const opts: BenchOptions = { backend, threads };
+  const opts: BenchOptions = { backend, threads, matmul };
   const prefill = await measurePrefill(dense, opts, 512, reps);
   log(`prefill 512: ${prefill.tps.toFixed(1)} tok/s`);
   const decode: Record<number, number> = {};
@@ -73,6 +77,7 @@ async function main(): Promise<void> {
   const result = {
     model: `${preset} (llama ${dense.config.numLayers}L×${dense.config.hiddenSize}; moe ${moe.config.moe?.numExperts}×top${moe.config.moe?.topK})`,
     backend,
+    matmul: resolveMatmul(matmul),
     threads: prefill.threads,
     weight_bytes: weightBytes,
     memory_read_GBps: round(bw.best_GBps),
@@ -112,7 +117,7 @@ async function main(): Promise<void> {
 }
 
 /** --profile: kernel time by op for decode b1/b8 and one 512-token prefill chunk (see profile.ts). */
-async function profile(preset: 'tiny' | 'small' | 'bench', options: { backend: BackendName; threads: number | 'auto' }): Promise<void> {
+async function profile(preset: 'tiny' | 'small' | 'bench', options: BenchOptions): Promise<void> {
   const dense = await benchModel('llama', preset);
   const { threads, phases } = await profileEngine(dense, options, Array.from({ length: 8 }, (_, i) => promptFor(dense, i)));
   for (const p of phases) log(`profile ${formatPhase(p)}`);
@@ -125,5 +130,10 @@ function promptFor(model: LoadedModel, i: number): number[] {
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;
+
+function matmulFlag(v: string | undefined): MatmulKind | 'auto' {
+  if (v === 'auto' || (MATMUL_KINDS as readonly string[]).includes(v ?? '')) return v as MatmulKind | 'auto';
+  throw new RangeError(`--matmul must be auto, ${MATMUL_KINDS.join(' or ')}, got ${v}`);
+}
 
 await main();

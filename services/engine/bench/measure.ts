@@ -6,7 +6,7 @@ import { domainPromptIds, tokenDomains } from '../src/model/index.ts';
 import { TOKEN_DOMAINS } from '../src/model/vocab.ts';
 
 /** The engine options a benchmark varies: backend and threads. */
-export type BenchOptions = Pick<EngineOptionsInput, 'backend' | 'threads'>;
+export type BenchOptions = Pick<EngineOptionsInput, 'backend' | 'threads' | 'matmul'>;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

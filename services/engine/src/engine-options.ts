@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import type { ModelConfig } from './model/types.ts';
 import { BACKEND_NAMES } from './tfjs/backend.ts';
+import { MATMUL_KINDS } from './tfjs/device-weights.ts';
 
 export const engineOptionsSchema = z.object({
   /** TensorFlow.js backend. */
@@ -26,6 +27,11 @@ export const engineOptionsSchema = z.object({
    * 1 keeps everything on the calling thread. `auto`: see `effectiveThreads`.
    */
   threads: z.union([z.literal('auto'), z.number().int().positive()]).default('auto'),
+  /**
+   * Which code multiplies by the weight matrices: `wasm-simd` (Duet's WebAssembly SIMD GEMM),
+   * `backend` (the TensorFlow.js backend's matMul), or `auto` (see `resolveMatmul`).
+   */
+  matmul: z.enum(['auto', ...MATMUL_KINDS]).default('auto'),
 });
 
 export type EngineOptionsInput = z.input<typeof engineOptionsSchema>;

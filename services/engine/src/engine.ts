@@ -15,6 +15,7 @@ import { BlockManager, type BlockManagerStats, type KvEvent, type KvSnapshot } f
 import { PagedKvStore, type KvRange } from './cache/kv-store.ts';
 import { initBackend, type BackendInfo } from './tfjs/backend.ts';
 import { ModelRunner, type ForwardChunk, type ParallelOptions } from './tfjs/model-runner.ts';
+import { resolveMatmul } from './tfjs/device-weights.ts';
 import { Scheduler } from './sched/scheduler.ts';
 import { Sequence, type FinishReason } from './sched/sequence.ts';
 import type { SamplingParams } from './sampling/params.ts';
@@ -100,7 +101,8 @@ export class Engine {
     const blocks = new BlockManager({ numBlocks, blockSize: options.blockSize, hashSalt: options.hashSalt, enablePrefixCaching: options.enablePrefixCaching });
     const threads = effectiveThreads(options, c);
     const store = new PagedKvStore({ ...shape, numBlocks }, { shared: threads > 1 });
-    const runner = await Engine.runnerFor(model, store, { threads, backend: options.backend, maxBatchTokens: options.maxBatchTokens });
+    const matmul = resolveMatmul(options.matmul);
+    const runner = await Engine.runnerFor(model, store, { threads, backend: options.backend, matmul, maxBatchTokens: options.maxBatchTokens });
     const scheduler = new Scheduler({ maxBatchTokens: options.maxBatchTokens, maxRunningSeqs: options.maxRunningSeqs }, blocks);
     const info = { ...backend, threads: backend.name === 'tensorflow' ? backend.threads : runner.threads }; // tensorflow: its own pool
     return new Engine(model, { ...options, numKvBlocks: numBlocks }, info, blocks, store, runner, scheduler, hooks);
@@ -108,12 +110,13 @@ export class Engine {
 
   /** A runner on `threads` threads; when the worker threads cannot start, one thread (with a warning). */
   private static async runnerFor(model: LoadedModel, store: PagedKvStore, o: ParallelOptions): Promise<ModelRunner> {
-    if (o.threads === 1) return new ModelRunner(model.config, model.weights, store);
+    const single = (): ModelRunner => new ModelRunner(model.config, model.weights, store, undefined, [], null, o.matmul);
+    if (o.threads === 1) return single();
     try {
       return await ModelRunner.create(model.config, model.weights, store, o);
     } catch (err) {
       process.emitWarning(`engine: ${o.threads} threads requested, running on 1: ${(err as Error).message}`, 'DuetEngineWarning');
-      return new ModelRunner(model.config, model.weights, store);
+      return single();
     }
   }
 

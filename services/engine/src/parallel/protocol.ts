@@ -18,6 +18,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { BackendName } from '../tfjs/backend.ts';
+import type { MatmulKind } from '../tfjs/device-weights.ts';
 import type { KvStoreBuffers, KvStoreShape } from '../cache/kv-store.ts';
 import type { ModelConfig, ModelWeights } from '../model/types.ts';
 import type { ShardSpec } from '../tfjs/shard-plan.ts';
@@ -39,6 +40,7 @@ export interface ChannelBuffers {
 export interface InitMessage {
   type: 'init';
   backend: BackendName;
+  matmul: MatmulKind;
   config: ModelConfig;
   spec: ShardSpec;
   /** The shard's slice; `embed` is empty (workers never read it). */

@@ -10,6 +10,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { PagedKvStore } from '../cache/kv-store.ts';
 import type { ModelConfig, ModelWeights } from '../model/types.ts';
 import type { BackendName } from '../tfjs/backend.ts';
+import type { MatmulKind } from '../tfjs/device-weights.ts';
 import type { ShardSpec } from '../tfjs/shard-plan.ts';
 import type { StepPlan } from '../tfjs/shard-compute.ts';
 import { CMD, CTL, CTL_LENGTH, type ChannelBuffers, type FromWorker, type InitMessage, type StepMessage } from './protocol.ts';
@@ -33,6 +34,7 @@ export class ShardWorkerError extends Error {
 
 export interface SpawnOptions {
   backend: BackendName;
+  matmul: MatmulKind;
   config: ModelConfig;
   spec: ShardSpec;
   /** The shard's slice (sliceWeights). */
@@ -70,7 +72,7 @@ export class RemoteShard {
     const worker = new Worker(BOOT, { execArgv: [] });
     const weights = { ...o.weights, embed: { shape: [0, o.config.hiddenSize], data: new Float32Array(0) } };
     const init: InitMessage = {
-      type: 'init', backend: o.backend, config: o.config, spec: o.spec, weights,
+      type: 'init', backend: o.backend, matmul: o.matmul, config: o.config, spec: o.spec, weights,
       store: { shape: o.store.shape, buffers: o.store.buffers }, channel, errors: port2,
     };
     try {

@@ -40,7 +40,7 @@ async function init(m: InitMessage): Promise<void> {
     await initBackend(m.backend);
     const store = PagedKvStore.fromBuffers(m.store.shape, m.store.buffers);
     const c = m.config;
-    const compute = new ShardCompute(c, m.spec, m.weights, store, ropeTables(c.maxPositionEmbeddings, c.headDim, c.ropeTheta));
+    const compute = new ShardCompute(c, m.spec, m.weights, store, ropeTables(c.maxPositionEmbeddings, c.headDim, c.ropeTheta), m.matmul);
     const s = { compute, hidden: c.hiddenSize, errors: m.errors, seen: 0, waiter: new Waiter() } as State;
     channel(s, m.channel);
     state = s;

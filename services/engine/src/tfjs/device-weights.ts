@@ -1,70 +1,130 @@
 /**
- * One shard's weight matrices uploaded to the TensorFlow.js backend once, laid out for its fast path.
+ * One shard's weight matrices, packed once for the matmul path the engine runs (`MatmulKind`):
+ *
+ *   wasm-simd  Duet's own WebAssembly SIMD GEMM (gemm/): the weights live in its memory, packed
+ *              in panels of 8 columns; activations are copied in and the result out per call.
+ *   backend    the TensorFlow.js backend's matMul: weights uploaded as tensors. The wasm backend's
+ *              XNNPACK fully-connected path (weights packed once per tensor) is taken only for a
+ *              2-D matMul without transposes, so every projection is stored as `[in, out]`.
  *
  * Legend: V vocab · E hidden · I intermediate · H heads · K kv heads · D head dim · X experts
  * (sizes are the shard's own: H, K, I and V are its slices, see shard-plan.ts)
  *
- * The wasm backend's XNNPACK fully-connected path (weights packed once per tensor) is taken only for
- * a 2-D matMul without transposes, so every projection is stored as `[in, out]` (the transpose of the
- * HF `[out, in]` weight), and q, k and v, which read the same input, are fused into one matrix:
+ * Either way every projection computes x [T, in] → [T, out], and q, k and v, which read the same
+ * input, are fused into one matrix:
  *   qkv      [E, (H + 2K)·D]   columns: q heads, then k heads, then v heads
- * Gate and up stay two matrices: one fused matMul would need a split (a copy of [T, 2·I]) after it.
  * Vectors (norms, biases) and the MoE router stay on the host, where the step's small host kernels
  * (host-ops.ts) use them; the embedding is read on the host too (one row per token).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ExpertWeights, HostTensor, LayerWeights, ModelWeights } from '../model/types.ts';
+import { WasmGemm } from './gemm/index.ts';
+import type { PackedMatrix } from './gemm/index.ts';
+
+export const MATMUL_KINDS = ['wasm-simd', 'backend'] as const;
+export type MatmulKind = (typeof MATMUL_KINDS)[number];
+
+/**
+ * `auto` is the backend's matMul for now. The wasm-simd GEMM prefills ~15 % and decodes one sequence
+ * ~20 % faster than the wasm backend on the `bench` model, but decodes 8 sequences no faster, and it
+ * narrows the MoE same-domain vs mixed-domain gap (docs/benchmarks.md); it is opt-in until it wins
+ * everywhere. `wasm-simd` where WebAssembly SIMD is missing is an error.
+ */
+export function resolveMatmul(choice: MatmulKind | 'auto'): MatmulKind {
+  if (choice === 'wasm-simd' && !WasmGemm.available) throw new RangeError('engine option matmul: wasm-simd needs WebAssembly SIMD, which this runtime lacks');
+  return choice === 'auto' ? 'backend' : choice;
+}
+
+/** A weight matrix on the matmul path: x [T, in] → a new [T, out]. */
+export interface DeviceMatrix {
+  apply(x: Float32Array, T: number): Float32Array;
+}
 
 export interface DeviceMlp {
-  /** [E, I] */ gate: tf.Tensor2D;
-  /** [E, I] */ up: tf.Tensor2D;
-  /** [I, E] */ down: tf.Tensor2D;
+  /** [E, I] */ gate: DeviceMatrix;
+  /** [E, I] */ up: DeviceMatrix;
+  /** [I, E] */ down: DeviceMatrix;
 }
 
 export interface DeviceLayer {
-  /** [E, (H+2K)·D] */ qkv: tf.Tensor2D;
-  /** [H·D, E] */ o: tf.Tensor2D;
+  /** [E, (H+2K)·D] */ qkv: DeviceMatrix;
+  /** [H·D, E] */ o: DeviceMatrix;
   mlp: DeviceMlp | null;
   experts: DeviceMlp[];
 }
 
 export interface DeviceWeights {
+  kind: MatmulKind;
   layers: DeviceLayer[];
-  /** [E, V] */ lmHead: tf.Tensor2D;
+  /** [E, V] */ lmHead: DeviceMatrix;
+  dispose(): void;
 }
 
-/** HF `[out, in]` host matrix → device `[in, out]`. */
-function inOut(t: HostTensor): tf.Tensor2D {
-  return tf.tidy(() => tf.transpose(tf.tensor2d(t.data, [t.shape[0], t.shape[1]])));
-}
+/** A matrix as a TensorFlow.js tensor `[in, out]` (its backend's matMul). */
+export class TensorMatrix implements DeviceMatrix {
+  constructor(readonly tensor: tf.Tensor2D) {}
 
-/** Several HF `[out_i, in]` matrices → one device `[in, Σ out_i]`. */
-function fusedInOut(parts: HostTensor[]): tf.Tensor2D {
-  return tf.tidy(() => tf.transpose(tf.concat(parts.map((p) => tf.tensor2d(p.data, [p.shape[0], p.shape[1]])), 0)));
-}
-
-function uploadMlp(w: ExpertWeights): DeviceMlp {
-  return { gate: inOut(w.gate), up: inOut(w.up), down: inOut(w.down) };
-}
-
-function uploadLayer(w: LayerWeights): DeviceLayer {
-  return {
-    qkv: fusedInOut([w.q, w.k, w.v]),
-    o: inOut(w.o),
-    mlp: w.mlp ? uploadMlp(w.mlp) : null,
-    experts: w.experts.map(uploadMlp),
-  };
-}
-
-export function uploadWeights(w: ModelWeights): DeviceWeights {
-  return { layers: w.layers.map(uploadLayer), lmHead: inOut(w.lmHead) };
-}
-
-export function disposeWeights(d: DeviceWeights): void {
-  const all: tf.Tensor[] = [d.lmHead];
-  for (const l of d.layers) {
-    all.push(l.qkv, l.o);
-    for (const m of l.mlp ? [l.mlp, ...l.experts] : l.experts) all.push(m.gate, m.up, m.down);
+  apply(x: Float32Array, T: number): Float32Array {
+    return onDevice(x, T, this.tensor.shape[0], (t) => tf.matMul(t, this.tensor));
   }
-  tf.dispose(all);
+}
+
+/** A matrix packed into a WasmGemm. */
+class PackedWasmMatrix implements DeviceMatrix {
+  constructor(
+    private readonly gemm: WasmGemm,
+    private readonly packed: PackedMatrix,
+  ) {}
+
+  apply(x: Float32Array, T: number): Float32Array {
+    return this.gemm.matmul(x, T, this.packed);
+  }
+}
+
+/** Runs `f` on x [T, E] uploaded from the host and reads its [T, ·] result back. */
+export function onDevice(x: Float32Array, T: number, E: number, f: (x: tf.Tensor2D) => tf.Tensor2D): Float32Array {
+  const res = tf.tidy(() => f(tf.tensor2d(x.subarray(0, T * E), [T, E])));
+  const data = res.dataSync() as Float32Array;
+  res.dispose();
+  return data;
+}
+
+/** HF `[out_i, in]` host matrices, stacked along out → one `[in, Σ out_i]` tensor. */
+function tensorInOut(parts: HostTensor[]): TensorMatrix {
+  return new TensorMatrix(tf.tidy(() => tf.transpose(tf.concat(parts.map((p) => tf.tensor2d(p.data, [p.shape[0], p.shape[1]])), 0))));
+}
+
+function upload(w: ModelWeights, matrix: (parts: HostTensor[]) => DeviceMatrix): Pick<DeviceWeights, 'layers' | 'lmHead'> {
+  const mlp = (m: ExpertWeights): DeviceMlp => ({ gate: matrix([m.gate]), up: matrix([m.up]), down: matrix([m.down]) });
+  const layer = (l: LayerWeights): DeviceLayer => ({
+    qkv: matrix([l.q, l.k, l.v]),
+    o: matrix([l.o]),
+    mlp: l.mlp ? mlp(l.mlp) : null,
+    experts: l.experts.map(mlp),
+  });
+  return { layers: w.layers.map(layer), lmHead: matrix([w.lmHead]) };
+}
+
+export function uploadWeights(w: ModelWeights, kind: MatmulKind): DeviceWeights {
+  if (kind === 'wasm-simd') {
+    const gemm = new WasmGemm();
+    const matrices = upload(w, (parts) => new PackedWasmMatrix(gemm, gemm.packOutIn(parts.map((p) => ({ data: p.data, rows: p.shape[0] })))));
+    return { kind, ...matrices, dispose: () => {} }; // the packed weights go with the WasmGemm's memory
+  }
+  const matrices = upload(w, tensorInOut);
+  return {
+    kind,
+    ...matrices,
+    dispose: () => {
+      const all: tf.Tensor[] = [];
+      const add = (m: DeviceMatrix): void => void all.push((m as TensorMatrix).tensor);
+      add(matrices.lmHead);
+      for (const l of matrices.layers) {
+        add(l.qkv);
+        add(l.o);
+        for (const m of l.mlp ? [l.mlp, ...l.experts] : l.experts) [m.gate, m.up, m.down].forEach(add);
+      }
+      tf.dispose(all);
+    },
+  };
 }

@@ -1,24 +1,35 @@
 /**
- * The transformer's device-side building blocks (the host-side ones are in host-ops.ts).
+ * The transformer's matmul-side building blocks (the host-side ones are in host-ops.ts).
  *
  * Legend: T tokens · E hidden · I intermediate (this shard's slice)
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { DeviceMlp } from './device-weights.ts';
+import { TensorMatrix, onDevice, type DeviceMlp } from './device-weights.ts';
 
-/** SwiGLU MLP: down(silu(gate·x) ⊙ up·x).   x [T, E] → [T, E] (6 kernels, three of them matMuls) */
-export function swiGlu(x: tf.Tensor2D, w: DeviceMlp): tf.Tensor2D {
-  return tf.tidy(() => {
-    const g = tf.matMul(x, w.gate);
-    const act = tf.mul(tf.mul(g, tf.sigmoid(g)), tf.matMul(x, w.up));
-    return tf.matMul(act, w.down);
-  });
+/**
+ * SwiGLU MLP: down(silu(gate·x) ⊙ up·x).   x [T, E] → [T, E]
+ * On the backend path it is 6 kernels (three of them matMuls) between one upload and one read-back;
+ * on the wasm-simd path three GEMMs with the activation on the host between them.
+ */
+export function swiGlu(x: Float32Array, T: number, w: DeviceMlp): Float32Array {
+  const { gate, up, down } = w;
+  if (gate instanceof TensorMatrix && up instanceof TensorMatrix && down instanceof TensorMatrix) {
+    return onDevice(x, T, gate.tensor.shape[0], (t) =>
+      tf.tidy(() => {
+        const g = tf.matMul(t, gate.tensor);
+        return tf.matMul(tf.mul(tf.mul(g, tf.sigmoid(g)), tf.matMul(t, up.tensor)), down.tensor);
+      }),
+    );
+  }
+  const g = gate.apply(x, T);
+  siluMulInPlace(g, up.apply(x, T));
+  return down.apply(g, T);
 }
 
-/** Runs `f` on x [T, E] uploaded from the host and reads its [T, ·] result back. */
-export function onDevice(x: Float32Array, T: number, E: number, f: (x: tf.Tensor2D) => tf.Tensor2D): Float32Array {
-  const res = tf.tidy(() => f(tf.tensor2d(x.subarray(0, T * E), [T, E])));
-  const data = res.dataSync() as Float32Array;
-  res.dispose();
-  return data;
+/** g ← silu(g) ⊙ u = g·σ(g)·u, elementwise. */
+export function siluMulInPlace(g: Float32Array, u: Float32Array): void {
+  for (let i = 0; i < g.length; i++) {
+    const v = g[i];
+    g[i] = (v / (1 + Math.exp(-v))) * u[i];
+  }
 }

@@ -18,6 +18,7 @@ import type { ModelConfig, ModelWeights } from '../model/types.ts';
 import type { PagedKvStore } from '../cache/kv-store.ts';
 import { RemoteShard, ShardWorkerError } from '../parallel/remote-shard.ts';
 import type { BackendName } from './backend.ts';
+import type { MatmulKind } from './device-weights.ts';
 import { addParts, rmsNormRows, ropeTables } from './host-ops.ts';
 import { ShardCompute, type StepPlan } from './shard-compute.ts';
 import { planShards, sliceWeights, type ShardSpec } from './shard-plan.ts';
@@ -48,6 +49,7 @@ export interface ParallelOptions {
   /** Threads to compute with (shards; capped by planShards). */
   threads: number;
   backend: BackendName;
+  matmul: MatmulKind;
   /** Tokens one pass usually runs (sizes the shared buffers; a bigger pass grows them). */
   maxBatchTokens: number;
 }
@@ -73,9 +75,10 @@ export class ModelRunner {
     specs: ShardSpec[] = planShards(config, 1),
     private readonly remotes: RemoteShard[] = [],
     private channels: Channels | null = null,
+    matmul: MatmulKind = 'wasm-simd',
   ) {
     const rope = ropeTables(config.maxPositionEmbeddings, config.headDim, config.ropeTheta);
-    this.local = new ShardCompute(config, specs[0], sliceWeights(config, weights, specs[0]), store, rope);
+    this.local = new ShardCompute(config, specs[0], sliceWeights(config, weights, specs[0]), store, rope, matmul);
   }
 
   /**
@@ -85,12 +88,12 @@ export class ModelRunner {
    */
   static async create(config: ModelConfig, weights: ModelWeights, store: PagedKvStore, o: ParallelOptions): Promise<ModelRunner> {
     const specs = planShards(config, o.threads);
-    if (specs.length === 1) return new ModelRunner(config, weights, store);
+    if (specs.length === 1) return new ModelRunner(config, weights, store, specs, [], null, o.matmul);
     if (!store.shared) throw new RangeError('ModelRunner.create: threads > 1 needs a shared PagedKvStore');
     const channels = allocChannels(config, specs, o.maxBatchTokens, 8);
     const started = await Promise.allSettled(
       specs.slice(1).map((spec, i) =>
-        RemoteShard.spawn({ backend: o.backend, config, spec, weights: sliceWeights(config, weights, spec), store, input: channels.input, output: channels.outputs[i] }),
+        RemoteShard.spawn({ backend: o.backend, matmul: o.matmul, config, spec, weights: sliceWeights(config, weights, spec), store, input: channels.input, output: channels.outputs[i] }),
       ),
     );
     const remotes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
@@ -99,7 +102,7 @@ export class ModelRunner {
       remotes.forEach((r) => r.terminate());
       throw failed.reason;
     }
-    return new ModelRunner(config, weights, store, specs, remotes, channels);
+    return new ModelRunner(config, weights, store, specs, remotes, channels, o.matmul);
   }
 
   /** Threads this runner computes with. */

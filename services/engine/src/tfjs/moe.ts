@@ -16,7 +16,7 @@
  * The routing decision happens on the host, so the per-expert token counts are free to report.
  */
 import type { DeviceMlp } from './device-weights.ts';
-import { onDevice, swiGlu } from './layers.ts';
+import { swiGlu } from './layers.ts';
 
 export interface MoeRouting {
   /** For each expert, the token rows routed to it (ascending). */
@@ -81,7 +81,7 @@ export function moeMlp(h: Float32Array, T: number, E: number, experts: DeviceMlp
     if (idx.length === 0) return;
     const xe = new Float32Array(idx.length * E);
     idx.forEach((t, j) => xe.set(h.subarray(t * E, (t + 1) * E), j * E));
-    const ye = onDevice(xe, idx.length, E, (x) => swiGlu(x, experts[e]));
+    const ye = swiGlu(xe, idx.length, experts[e]);
     const w = routing.weights[e];
     idx.forEach((t, j) => {
       for (let i = 0; i < E; i++) out[t * E + i] += w[j] * ye[j * E + i];

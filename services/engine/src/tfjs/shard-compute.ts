@@ -18,9 +18,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig, ModelWeights } from '../model/types.ts';
 import type { PagedKvStore } from '../cache/kv-store.ts';
 import { attendChunk, causalMask } from './attention.ts';
-import { disposeWeights, uploadWeights, type DeviceWeights } from './device-weights.ts';
+import { uploadWeights, type DeviceWeights, type MatmulKind } from './device-weights.ts';
 import { ropeInPlace, rmsNormRows, type AttentionScratch } from './host-ops.ts';
-import { onDevice, swiGlu } from './layers.ts';
+import { swiGlu } from './layers.ts';
 import { moeMlp, routerLogits, routeTokens } from './moe.ts';
 import type { ShardSpec } from './shard-plan.ts';
 
@@ -69,8 +69,10 @@ export class ShardCompute {
     weights: ModelWeights,
     private readonly store: PagedKvStore,
     private readonly rope: { cos: Float32Array; sin: Float32Array },
+    /** Which matmul path runs the weight matrices (device-weights.ts). */
+    matmul: MatmulKind,
   ) {
-    this.w = uploadWeights(weights);
+    this.w = uploadWeights(weights, matmul);
     this.host = weights.layers.map((l) => ({
       inputNorm: l.inputNorm.data,
       postAttnNorm: l.postAttnNorm.data,
@@ -85,7 +87,7 @@ export class ShardCompute {
 
   dispose(): void {
     this.endStep();
-    disposeWeights(this.w);
+    this.w.dispose();
   }
 
   /** Frees the step's masks; call after each forward pass. */
@@ -107,9 +109,8 @@ export class ShardCompute {
     const lw = this.host[l];
     const { T } = plan;
     const D = c.headDim;
-    const E = c.hiddenSize;
     const h = this.normed(x, T, lw.inputNorm);
-    const qkv = onDevice(h, T, E, (t) => tf.matMul(t, this.w.layers[l].qkv));
+    const qkv = this.w.layers[l].qkv.apply(h, T);
     const W = this.width;
     if (lw.qkvBias) addBias(qkv, T, W, lw.qkvBias);
     const kOff = this.heads * D;
@@ -131,7 +132,7 @@ export class ShardCompute {
       };
       attendChunk(input, attn.subarray(ch.row * this.heads * D), this.heads * D, this.scratch, (i0, i1) => this.mask(ch, i0, i1));
     }
-    return onDevice(attn, T, this.heads * D, (t) => tf.matMul(t, this.w.layers[l].o));
+    return this.w.layers[l].o.apply(attn, T);
   }
 
   private mask(ch: StepChunk, i0: number, i1: number): tf.Tensor2D | null {
@@ -151,7 +152,7 @@ export class ShardCompute {
     const { T } = plan;
     const E = c.hiddenSize;
     const h = this.normed(x, T, lw.postAttnNorm);
-    if (!c.moe) return onDevice(h, T, E, (t) => swiGlu(t, dw.mlp!));
+    if (!c.moe) return swiGlu(h, T, dw.mlp!);
     const X = c.moe.numExperts;
     const routing = routeTokens(routerLogits(h, T, lw.router!, X), T, X, c.moe.topK, c.moe.normTopkProb);
     if (expertCounts) routing.tokens.forEach((idx, e) => (expertCounts[e] += idx.length));
@@ -160,7 +161,7 @@ export class ShardCompute {
 
   /** Final-normed rows [R, E] → logits for this shard's vocab slice, [R, V]. */
   logits(rows: Float32Array, R: number): Float32Array {
-    return onDevice(rows, R, this.config.hiddenSize, (t) => tf.matMul(t, this.w.lmHead));
+    return this.w.lmHead.apply(rows, R);
   }
 }
 

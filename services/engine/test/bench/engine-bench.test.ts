@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const BENCH = fileURLToPath(new URL('../../bench/engine-bench.ts', import.meta.url));
 const FIELDS = [
-  'model', 'backend', 'threads', 'weight_bytes', 'memory_read_GBps', 'roofline_decode_tps_b1', 'prefill_tps_512',
+  'model', 'backend', 'matmul', 'threads', 'weight_bytes', 'memory_read_GBps', 'roofline_decode_tps_b1', 'prefill_tps_512',
   'decode_tps_b1', 'decode_tps_b8', 'decode_tps_b32', 'moe_decode_tps_b8_same_domain', 'moe_decode_tps_b8_mixed_domain', 'peak_rss_MB',
 ];
 
@@ -27,8 +27,9 @@ test('bench:engine prints one JSON object with every field as its last line', as
     const last = stdout.trim().split('\n').at(-1)!;
     const out = JSON.parse(last) as Record<string, unknown>;
     assert.deepEqual(Object.keys(out), FIELDS);
-    for (const f of FIELDS.slice(2)) assert.ok(typeof out[f] === 'number' && Number.isFinite(out[f]) && out[f] > 0, `${f} = ${String(out[f])}`);
+    for (const f of FIELDS.slice(3)) assert.ok(typeof out[f] === 'number' && Number.isFinite(out[f]) && out[f] > 0, `${f} = ${String(out[f])}`);
     assert.equal(out.backend, 'wasm');
+    assert.equal(out.matmul, 'backend');
     const roofline = (out.memory_read_GBps as number) * 1e9 / (out.weight_bytes as number);
     assert.ok(Math.abs(roofline - (out.roofline_decode_tps_b1 as number)) / roofline < 0.01, 'roofline = bandwidth / weight bytes');
   } finally {

@@ -8,25 +8,26 @@ import assert from 'node:assert/strict';
 import { PagedKvStore } from '../../src/cache/kv-store.ts';
 import { initBackend } from '../../src/tfjs/backend.ts';
 import { ModelRunner } from '../../src/tfjs/model-runner.ts';
+import { MATMUL_KINDS, type MatmulKind } from '../../src/tfjs/device-weights.ts';
 import { referenceForward } from '../reference/reference-model.ts';
 import { ARCHS, assertClose, LOGIT_TOL, promptOf, randomLoaded } from './helpers.ts';
 
 const BLOCK = 4;
 
-function runnerFor(spec: (typeof ARCHS)[number]) {
+function runnerFor(spec: (typeof ARCHS)[number], matmul: MatmulKind) {
   const model = randomLoaded(spec);
   const c = model.config;
   const store = new PagedKvStore({ numLayers: c.numLayers, numBlocks: 32, blockSize: BLOCK, numKvHeads: c.numKvHeads, headDim: c.headDim });
-  return { model, runner: new ModelRunner(c, model.weights, store) };
+  return { model, runner: new ModelRunner(c, model.weights, store, undefined, [], null, matmul) };
 }
 
 /** A scrambled block table, so positions never map to blocks in order. */
 const TABLE = [9, 2, 17, 5, 30, 0, 12, 21, 3, 8];
 
-for (const spec of ARCHS) {
-  describe(`forward (${spec.arch})`, async () => {
+for (const [spec, matmul] of ARCHS.flatMap((s) => MATMUL_KINDS.map((m) => [s, m] as const))) {
+  describe(`forward (${spec.arch}, matmul ${matmul})`, async () => {
     await initBackend('wasm');
-    const { model, runner } = runnerFor(spec);
+    const { model, runner } = runnerFor(spec, matmul);
     after(() => runner.dispose());
     const prompt = promptOf(23, model.config.vocabSize);
     const ref = referenceForward(model.config, model.weights, prompt, { returnAllLogits: true });

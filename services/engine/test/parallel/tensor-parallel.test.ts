@@ -31,14 +31,14 @@ const SPECS: readonly RandomModelSpec[] = [
 ];
 
 for (const spec of SPECS) {
-  for (const threads of [2, 3]) {
-    describe(`tensor parallel forward (${spec.arch}, ${threads} threads)`, async () => {
+  for (const [threads, matmul] of [[2, 'wasm-simd'], [3, 'wasm-simd'], [2, 'backend']] as const) {
+    describe(`tensor parallel forward (${spec.arch}, ${threads} threads, matmul ${matmul})`, async () => {
       await initBackend('wasm');
       const model = randomLoaded(spec, 11);
       const c = model.config;
       const store = new PagedKvStore({ numLayers: c.numLayers, numBlocks: 40, blockSize: BLOCK, numKvHeads: c.numKvHeads, headDim: c.headDim }, { shared: true });
       // maxBatchTokens 8: most passes below are bigger, so the shared buffers must grow.
-      const runner = await ModelRunner.create(c, model.weights, store, { threads, backend: 'wasm', maxBatchTokens: 8 });
+      const runner = await ModelRunner.create(c, model.weights, store, { threads, backend: 'wasm', matmul, maxBatchTokens: 8 });
       after(() => runner.dispose());
       const prompt = promptOf(70, c.vocabSize, 3);
       const ref = referenceForward(c, model.weights, prompt, { returnAllLogits: true });
@@ -86,7 +86,7 @@ test('a worker thread that dies makes every later pass throw ShardWorkerError', 
   const model = randomLoaded({ arch: 'llama', numHeads: 6, numKvHeads: 3 }, 17);
   const c = model.config;
   const store = new PagedKvStore({ numLayers: c.numLayers, numBlocks: 8, blockSize: BLOCK, numKvHeads: c.numKvHeads, headDim: c.headDim }, { shared: true });
-  const runner = await ModelRunner.create(c, model.weights, store, { threads: 2, backend: 'wasm', maxBatchTokens: 8 });
+  const runner = await ModelRunner.create(c, model.weights, store, { threads: 2, backend: 'wasm', matmul: 'wasm-simd', maxBatchTokens: 8 });
   try {
     const chunk = [{ tokenIds: [5, 6, 7], start: 0, blockTable: [0, 1], wantLogits: true }];
     runner.forward(chunk);

@@ -1,0 +1,1 @@
+export { WasmGemm, type OutInPart, type PackedMatrix } from './wasm-gemm.ts';
