@@ -87,7 +87,7 @@ export class Ledger {
     const touched = this.releaseWorkerParts(workerId, Infinity);
     const hadLoad = this.loads.has(workerId);
     if (hadLoad) {
-      this.loads = new Map(this.loads);
+      this.loads = copyMap(this.loads);
       this.loads.delete(workerId);
       this.loadsShared = false;
     }
@@ -145,7 +145,7 @@ export class Ledger {
   private add(workerId: string, counter: Counter, delta: number): void {
     if (delta === 0) return;
     if (this.loadsShared) {
-      this.loads = new Map(this.loads);
+      this.loads = copyMap(this.loads);
       this.loadsShared = false;
     }
     const l = { ...(this.loads.get(workerId) ?? NO_LOAD) };
@@ -162,4 +162,11 @@ export class Ledger {
   private bump(): void {
     this.versionNo++;
   }
+}
+
+/** A copy of `m` filled through forEach: no iterator results or [key, value] pairs per entry, as `new Map(m)` allocates. */
+function copyMap<K, V>(m: ReadonlyMap<K, V>): Map<K, V> {
+  const out = new Map<K, V>();
+  m.forEach((v, k) => out.set(k, v));
+  return out;
 }

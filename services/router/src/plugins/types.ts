@@ -132,5 +132,7 @@ export function toCandidate(worker: LiveWorker, loads: ReadonlyMap<string, Worke
     maxRunningSeqs: cap?.maxRunningSeqs || 0,
     load: loads.get(worker.info.workerId) ?? ZERO_LOAD,
     report: reports.get(worker.info.workerId),
+    // Declared up front, so the producer's write stays in the object (no property store per candidate).
+    prefixBlocks: undefined,
   };
 }
