@@ -15,7 +15,8 @@
  * --vs-llamacpp (adds llama.cpp's figures on the same weights, measured alternately with ours, the
  * ratios, and whether greedy tokens agree; see vs-llamacpp.ts) with llama.cpp on as many threads as
  * ours unless --llamacpp-threads N says otherwise, --profile (instead of the figures:
- * kernel time by op for one decode step at b=1 and b=8 and one 512-token prefill chunk; see
+ * TensorFlow.js kernel time by op for one decode step at b=1 and b=8 and one 512-token prefill chunk,
+ * on --matmul backend unless told otherwise; see
  * profile.ts).
  */
 import { parseArgs } from 'node:util';
@@ -56,7 +57,9 @@ async function main(): Promise<void> {
   const threads: number | 'auto' = flags.threads === 'auto' ? 'auto' : Number(flags.threads);
   if (threads !== 'auto' && !(Number.isInteger(threads) && threads > 0)) throw new RangeError(`--threads must be a positive integer or auto, got ${flags.threads}`);
   const matmul = matmulFlag(flags.matmul);
-  if (flags.profile) return profile(preset, { backend, threads, matmul });
+  // The profile times TensorFlow.js kernels, so it runs the weight matrices on the backend's matMul
+  // unless --matmul says otherwise (the wasm-simd GEMM calls would show as time outside kernels).
+  if (flags.profile) return profile(preset, { backend, threads, matmul: matmul === 'auto' ? 'backend' : matmul });
   const bw = await measureMemoryReadGBps(flags.quick ? { bufferMiB: 256, passes: 4 } : {});
   log(`memory read ${bw.best_GBps.toFixed(1)} GB/s best, ${bw.median_GBps.toFixed(1)} median (${bw.threads} threads)`);
   const dense = await benchModel('llama', preset);
@@ -77,7 +80,7 @@ async function main(): Promise<void> {
   const result = {
     model: `${preset} (llama ${dense.config.numLayers}L×${dense.config.hiddenSize}; moe ${moe.config.moe?.numExperts}×top${moe.config.moe?.topK})`,
     backend,
-    matmul: resolveMatmul(matmul),
+    matmul: resolveMatmul(matmul, backend),
     threads: prefill.threads,
     weight_bytes: weightBytes,
     memory_read_GBps: round(bw.best_GBps),

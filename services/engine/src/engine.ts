@@ -101,7 +101,7 @@ export class Engine {
     const blocks = new BlockManager({ numBlocks, blockSize: options.blockSize, hashSalt: options.hashSalt, enablePrefixCaching: options.enablePrefixCaching });
     const threads = effectiveThreads(options, c);
     const store = new PagedKvStore({ ...shape, numBlocks }, { shared: threads > 1 });
-    const matmul = resolveMatmul(options.matmul);
+    const matmul = resolveMatmul(options.matmul, options.backend);
     const runner = await Engine.runnerFor(model, store, { threads, backend: options.backend, matmul, maxBatchTokens: options.maxBatchTokens });
     const scheduler = new Scheduler({ maxBatchTokens: options.maxBatchTokens, maxRunningSeqs: options.maxRunningSeqs }, blocks);
     const info = { ...backend, threads: backend.name === 'tensorflow' ? backend.threads : runner.threads }; // tensorflow: its own pool

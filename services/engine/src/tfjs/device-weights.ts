@@ -20,19 +20,21 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ExpertWeights, HostTensor, LayerWeights, ModelWeights } from '../model/types.ts';
 import { WasmGemm } from './gemm/index.ts';
 import type { PackedMatrix } from './gemm/index.ts';
+import type { BackendName } from './backend.ts';
 
 export const MATMUL_KINDS = ['wasm-simd', 'backend'] as const;
 export type MatmulKind = (typeof MATMUL_KINDS)[number];
 
 /**
- * `auto` is the backend's matMul for now. The wasm-simd GEMM prefills ~15 % and decodes one sequence
- * ~20 % faster than the wasm backend on the `bench` model, but decodes 8 sequences no faster, and it
- * narrows the MoE same-domain vs mixed-domain gap (docs/benchmarks.md); it is opt-in until it wins
- * everywhere. `wasm-simd` where WebAssembly SIMD is missing is an error.
+ * `auto`: the backend's matMul for `tensorflow` (native kernels) or where WebAssembly SIMD is
+ * missing; otherwise the wasm-simd GEMM, which prefills ~15 % and decodes one sequence ~20 % faster
+ * than the wasm backend on the `bench` model, with the weights held once (docs/engine.md).
+ * `wasm-simd` where WebAssembly SIMD is missing is an error.
  */
-export function resolveMatmul(choice: MatmulKind | 'auto'): MatmulKind {
+export function resolveMatmul(choice: MatmulKind | 'auto', backend: BackendName): MatmulKind {
   if (choice === 'wasm-simd' && !WasmGemm.available) throw new RangeError('engine option matmul: wasm-simd needs WebAssembly SIMD, which this runtime lacks');
-  return choice === 'auto' ? 'backend' : choice;
+  if (choice !== 'auto') return choice;
+  return backend === 'tensorflow' || !WasmGemm.available ? 'backend' : 'wasm-simd';
 }
 
 /** A weight matrix on the matmul path: x [T, in] → a new [T, out]. */

@@ -29,7 +29,7 @@ test('bench:engine prints one JSON object with every field as its last line', as
     assert.deepEqual(Object.keys(out), FIELDS);
     for (const f of FIELDS.slice(3)) assert.ok(typeof out[f] === 'number' && Number.isFinite(out[f]) && out[f] > 0, `${f} = ${String(out[f])}`);
     assert.equal(out.backend, 'wasm');
-    assert.equal(out.matmul, 'backend');
+    assert.equal(out.matmul, 'wasm-simd');
     const roofline = (out.memory_read_GBps as number) * 1e9 / (out.weight_bytes as number);
     assert.ok(Math.abs(roofline - (out.roofline_decode_tps_b1 as number)) / roofline < 0.01, 'roofline = bandwidth / weight bytes');
   } finally {
