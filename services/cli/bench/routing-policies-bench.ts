@@ -5,7 +5,7 @@
  * measured run through the load tester (@duet/loadtest). Two parts:
  *
  *   dense  small Llama, shared-prefix workload (G system prompts × M questions, Poisson arrivals)
- *          at a rate where round-robin is overloaded, and a KV cache per worker that holds about
+ *          at a rate where round-robin is overloaded (`--rate`, default 5 req/s), and a KV cache per worker that holds about
  *          half of the system prompts (the cache-oversubscribed regime where placement matters):
  *          round-robin, least-load, prefix-load, prefix-load-expert.
  *   moe    domain-structured MoE (`--moe-preset`, default `bench`: 8 experts top-2, 8 layers × 512;
@@ -36,7 +36,7 @@ const { values: a } = parseArgs({
     questions: { type: 'string', default: '6' },
     'system-tokens': { type: 'string', default: '1024' },
     'question-tokens': { type: 'string', default: '32' },
-    rate: { type: 'string', default: '2.5' },
+    rate: { type: 'string', default: '5' },
     'kv-cache-mib': { type: 'string', default: '40' },
     'moe-rounds': { type: 'string', default: '6' },
     'moe-questions': { type: 'string', default: '16' },
