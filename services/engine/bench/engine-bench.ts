@@ -15,8 +15,8 @@
  * --vs-llamacpp (adds llama.cpp's figures on the same weights, measured alternately with ours, the
  * ratios, and whether greedy tokens agree; see vs-llamacpp.ts) with llama.cpp on as many threads as
  * ours unless --llamacpp-threads N says otherwise, --profile (instead of the figures:
- * TensorFlow.js kernel time by op for one decode step at b=1 and b=8 and one 512-token prefill chunk,
- * on --matmul backend unless told otherwise; see
+ * kernel time by op — TensorFlow.js kernels and the wasm-simd GEMM's calls (`WasmGemm`) — for one
+ * decode step at b=1 and b=8 and one 512-token prefill chunk; see
  * profile.ts).
  */
 import { parseArgs } from 'node:util';
@@ -57,9 +57,7 @@ async function main(): Promise<void> {
   const threads: number | 'auto' = flags.threads === 'auto' ? 'auto' : Number(flags.threads);
   if (threads !== 'auto' && !(Number.isInteger(threads) && threads > 0)) throw new RangeError(`--threads must be a positive integer or auto, got ${flags.threads}`);
   const matmul = matmulFlag(flags.matmul);
-  // The profile times TensorFlow.js kernels, so it runs the weight matrices on the backend's matMul
-  // unless --matmul says otherwise (the wasm-simd GEMM calls would show as time outside kernels).
-  if (flags.profile) return profile(preset, { backend, threads, matmul: matmul === 'auto' ? 'backend' : matmul });
+  if (flags.profile) return profile(preset, { backend, threads, matmul });
   const bw = await measureMemoryReadGBps(flags.quick ? { bufferMiB: 256, passes: 4 } : {});
   log(`memory read ${bw.best_GBps.toFixed(1)} GB/s best, ${bw.median_GBps.toFixed(1)} median (${bw.threads} threads)`);
   const dense = await benchModel('llama', preset);
@@ -124,7 +122,7 @@ async function profile(preset: 'tiny' | 'small' | 'bench', options: BenchOptions
   const dense = await benchModel('llama', preset);
   const { threads, phases } = await profileEngine(dense, options, Array.from({ length: 8 }, (_, i) => promptFor(dense, i)));
   for (const p of phases) log(`profile ${formatPhase(p)}`);
-  console.log(JSON.stringify({ model: `${preset} llama`, backend: options.backend, threads, profile: phases }));
+  console.log(JSON.stringify({ model: `${preset} llama`, backend: options.backend, matmul: resolveMatmul(options.matmul ?? 'auto', options.backend ?? 'wasm'), threads, profile: phases }));
 }
 
 function promptFor(model: LoadedModel, i: number): number[] {

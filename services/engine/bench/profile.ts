@@ -1,5 +1,7 @@
 /**
- * `npm run bench:engine -- --profile`: where one engine step's time goes, by TensorFlow.js kernel.
+ * `npm run bench:engine -- --profile`: where one engine step's time goes, by kernel: TensorFlow.js
+ * kernels, and on the wasm-simd matmul path (the default) each GEMM call as a `WasmGemm` row, timed
+ * around the call (its copy in and out included).
  *
  * Three phases on the dense bench model, each a real `engine.step()`:
  *   decode_b1    one sequence decoding (32-token prompt already prefilled)
@@ -14,6 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Engine } from '../src/engine.ts';
+import { WasmGemm } from '../src/tfjs/gemm/index.ts';
 import type { EngineOptionsInput } from '../src/engine-options.ts';
 import type { LoadedModel } from '../src/model/types.ts';
 import { prefillPrompt } from './measure.ts';
@@ -69,8 +72,10 @@ async function profilePhase(phase: string, step: () => void, steps: number): Pro
   }
   const checks = tf.env().getBool('CHECK_COMPUTATION_FOR_ERRORS');
   tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false);
+  const kernels: KernelInfo[] = [];
+  // The wasm-simd GEMM is not a TensorFlow.js kernel: its calls are timed by WasmGemm and listed as `WasmGemm`.
+  WasmGemm.profiler = (c) => kernels.push({ name: 'WasmGemm', inputShapes: [[c.M, c.K], [c.K, c.N]], kernelTimeMs: c.ms } as unknown as KernelInfo);
   try {
-    const kernels: KernelInfo[] = [];
     for (let s = 0; s < steps; s++) {
       const info = await tf.profile(() => {
         step();
@@ -90,6 +95,7 @@ async function profilePhase(phase: string, step: () => void, steps: number): Pro
       top_shapes: group(kernels, shapeKey, steps).slice(0, 12),
     };
   } finally {
+    WasmGemm.profiler = null;
     tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', checks);
   }
 }

@@ -1,1 +1,1 @@
-export { WasmGemm, type OutInPart, type PackedMatrix } from './wasm-gemm.ts';
+export { WasmGemm, type GemmCall, type OutInPart, type PackedMatrix } from './wasm-gemm.ts';

@@ -58,7 +58,18 @@ export interface OutInPart {
   rows: number;
 }
 
+/** One matmul call, as a profiler sees it (bench:engine --profile). */
+export interface GemmCall {
+  M: number;
+  K: number;
+  N: number;
+  ms: number;
+}
+
 export class WasmGemm {
+  /** When set, every matmul on this thread reports its shape and time here (profiling only). */
+  static profiler: ((call: GemmCall) => void) | null = null;
+
   /** Whether this runtime can run the kernels (WebAssembly SIMD). */
   static get available(): boolean {
     return gemmModule() !== null;
@@ -112,6 +123,15 @@ export class WasmGemm {
 
   /** x [M, K] (row-major, the first M·K floats) · m → a new Float32Array [M, N]. */
   matmul(x: Float32Array, M: number, m: PackedMatrix): Float32Array {
+    const profiler = WasmGemm.profiler;
+    if (!profiler) return this.run(x, M, m);
+    const t0 = performance.now();
+    const out = this.run(x, M, m);
+    profiler({ M, K: m.K, N: m.N, ms: performance.now() - t0 });
+    return out;
+  }
+
+  private run(x: Float32Array, M: number, m: PackedMatrix): Float32Array {
     const { K, N, paddedN } = m;
     if (x.length < M * K) throw new RangeError(`matmul: x has ${x.length} floats, needs ${M}×${K}`);
     const a = align16(this.top);
