@@ -14,6 +14,14 @@
 import { gemmModuleBytes } from './kernel.ts';
 
 const PAGE = 65536;
+/**
+ * Up to this many rows, one kernel call per 4-row tile (each a full pass over B) beats one call over
+ * all rows: with two or more tiles per panel, the tiles' A rows and the 16 KiB panel no longer fit
+ * in L1 together, and a decode batch's weights come cold from memory. Measured on `bench` shapes with
+ * weights cycled out of cache, [8,512]·[512,384]: 62 vs 97 µs; 16 rows 115 vs 157; 64 rows 403 vs
+ * 452 (and the same at 768 and 1536 columns). Prefill-sized M keeps the single call (65 GFLOP/s).
+ */
+const ROW_BLOCK_MAX_ROWS = 64;
 /** wasm32: at most 4 GiB per memory. */
 const MAX_PAGES = 65536;
 
@@ -140,7 +148,11 @@ export class WasmGemm {
     const f = this.f32;
     f.set(x.subarray(0, M * K), a / 4);
     const whole = M - (M % 4);
-    if (whole > 0) this.kernels[3](a, m.offset, c, whole, paddedN, K, paddedN);
+    if (whole > 0 && M <= ROW_BLOCK_MAX_ROWS) {
+      for (let i = 0; i < whole; i += 4) this.kernels[3](a + i * K * 4, m.offset, c + i * paddedN * 4, 4, paddedN, K, paddedN);
+    } else if (whole > 0) {
+      this.kernels[3](a, m.offset, c, whole, paddedN, K, paddedN);
+    }
     const rest = M - whole;
     if (rest > 0) this.kernels[rest - 1](a + whole * K * 4, m.offset, c + whole * paddedN * 4, rest, paddedN, K, paddedN);
     if (paddedN === N) return f.slice(c / 4, c / 4 + M * N);
