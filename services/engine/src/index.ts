@@ -50,3 +50,5 @@ export {
   type TokenDomains,
 } from './model/index.ts';
 export { loadTokenizer, IncrementalDetokenizer, type ChatMessage, type DuetTokenizer } from './tokenizer/index.ts';
+/** The WebAssembly assembler of Duet's hand-written modules (also used by @duet/kv-transfer). */
+export * as wasmAsm from './wasm/assembler.ts';

@@ -24,6 +24,7 @@
  * same value (`hashParts`), and `kvHashReference` is a plain-JS version for tests.
  */
 import { endianness } from 'node:os';
+import { wasmAsm } from '@duet/engine';
 
 if (endianness() !== 'LE') throw new Error('duet-kv32 hashes payload words in host order and needs a little-endian host');
 
@@ -86,23 +87,7 @@ export function kvHashReference(...parts: Uint8Array[]): number {
 //             p ← p + 64)
 //       v128.store(16k, a_k)))
 
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.length), ...bytes];
-const name = (s: string): number[] => [...uleb(s.length), ...Buffer.from(s)];
-const simd = (op: number): number[] => [0xfd, ...uleb(op)];
-const OP = { localGet: 0x20, localSet: 0x21, i32Const: 0x41, i32Add: 0x6a, i32GeU: 0x4f, block: 0x02, loop: 0x03, brIf: 0x0d, br: 0x0c, end: 0x0b, void: 0x40 };
-const SIMD = { load: 0x00, store: 0x0b, const: 0x0c, xor: 0x51, i32x4Mul: 0xb5 };
-const memarg = (offset: number): number[] => [0, ...uleb(offset)]; // alignment hint 1: loads may be unaligned
+const { OP, SIMD, memarg, simd, sleb, V128, I32 } = wasmAsm;
 
 function lanesConst(k: number): number[] {
   const b = Buffer.alloc(16);
@@ -119,41 +104,15 @@ function assemble(): Uint8Array {
   for (let k = 0; k < 4; k++) {
     body.push(OP.localGet, A + k, OP.localGet, P, ...simd(SIMD.load), ...memarg(16 * k), ...simd(SIMD.xor), ...lanesConst(k), ...simd(SIMD.i32x4Mul), OP.localSet, A + k);
   }
-  body.push(OP.localGet, P, OP.i32Const, ...[0xc0, 0x00], OP.i32Add, OP.localSet, P, OP.br, 0); // 64 as a signed LEB128
+  body.push(OP.localGet, P, OP.i32Const, ...sleb(64), OP.i32Add, OP.localSet, P, OP.br, 0);
   body.push(OP.end, OP.end);
   for (let k = 0; k < 4; k++) body.push(OP.i32Const, 0, OP.localGet, A + k, ...simd(SIMD.store), ...memarg(16 * k));
-  body.push(OP.end);
-  const fn = [...vec([[4, 0x7b]]), ...body]; // 4 locals of type v128
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec([[0x7f], [0x7f]]), 0]])), // (i32, i32) → ()
-    ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x00, 1]])), // memory, min 1 page
-    ...section(3, vec([[0]])),
-    ...section(7, vec([[...name('blocks'), 0x00, 0]])),
-    ...section(10, vec([[...uleb(fn.length), ...fn]])),
-  ]);
+  return wasmAsm.assembleModule([{ name: 'blocks', params: [I32, I32], locals: [[4, V128]], body }]);
 }
 
-/** The part of the WebAssembly JS API used here (this project's TypeScript lib has no WebAssembly types). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer };
-}
-const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-
-let compiled: object | null | undefined;
 /** The compiled module, or null where WebAssembly SIMD is unavailable (then plain JS is used). */
-function wasmModule(): object | null {
-  if (compiled === undefined) {
-    try {
-      compiled = wasm ? new wasm.Module(assemble()) : null;
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled;
-}
+const wasmModule = wasmAsm.compileOnce(assemble);
+const wasm = wasmAsm.wasmApi;
 
 // ── KvHasher: one instance and its memory ──
 //

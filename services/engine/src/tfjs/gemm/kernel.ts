@@ -16,7 +16,7 @@
  * that is 8 accumulators + 3 operands, within the 16 vector registers of x86-64. Each result is
  * the sum over k in ascending order, as a plain dot-product loop would add it (in f32).
  */
-import { I32, OP, SIMD, V128, assembleModule, memarg, simd, sleb, type FunctionDef } from './wasm-emit.ts';
+import { I32, OP, SIMD, V128, assembleModule, memarg, simd, sleb, type FunctionDef } from '../../wasm/assembler.ts';
 
 /** Row-tile heights with a kernel each; M is split into a multiple of 4 and one remainder tile. */
 export const ROW_TILES = [1, 2, 3, 4] as const;

@@ -11,6 +11,7 @@
  * one thread: 1.3–1.5× faster from 1 to 512 rows at [512, 768], 3× at [128,512]·[512,64], but
  * 0.84× for 8 rows through the [512, 16000] LM head (docs/engine.md, "Matmul paths").
  */
+import { compileOnce, wasmApi as wasm } from '../../wasm/assembler.ts';
 import { gemmModuleBytes } from './kernel.ts';
 
 const PAGE = 65536;
@@ -25,28 +26,10 @@ const ROW_BLOCK_MAX_ROWS = 64;
 /** wasm32: at most 4 GiB per memory. */
 const MAX_PAGES = 65536;
 
-/** The part of the WebAssembly JS API used here (this project's TypeScript lib has no WebAssembly types). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  Memory: new (descriptor: { initial: number; maximum?: number }) => { buffer: ArrayBuffer; grow(pages: number): number };
-}
-const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-
 type Kernel = (a: number, bp: number, c: number, M: number, N: number, K: number, ldc: number) => void;
 
-let compiled: object | null | undefined;
 /** The compiled module, or null where WebAssembly SIMD is unavailable. */
-function gemmModule(): object | null {
-  if (compiled === undefined) {
-    try {
-      compiled = wasm ? new wasm.Module(gemmModuleBytes()) : null;
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled;
-}
+const gemmModule = compileOnce(gemmModuleBytes);
 
 /** A packed [K, N] matrix in a WasmGemm's memory. */
 export interface PackedMatrix {

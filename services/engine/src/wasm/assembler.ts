@@ -1,7 +1,8 @@
 /**
- * The few pieces of the WebAssembly binary format the GEMM module needs: LEB128 numbers, sections,
- * and the opcodes it uses (core and SIMD). A module is a handful of bytes assembled at start-up,
- * so there is no build step and no binary in git.
+ * The few pieces of the WebAssembly binary format Duet's hand-assembled modules need (the engine's
+ * GEMM, kv-transfer's duet-kv32 hasher): LEB128 numbers, sections, the opcodes they use (core and
+ * SIMD), a one-memory module builder, and compile-once. A module is a handful of bytes assembled
+ * at start-up, so there is no build step and no binary in git.
  */
 
 export const uleb = (n: number): number[] => {
@@ -44,7 +45,7 @@ export const OP = {
 } as const;
 
 /** SIMD opcodes (after the 0xfd prefix). */
-export const SIMD = { load: 0x00, load32Splat: 0x09, store: 0x0b, const: 0x0c, f32x4Add: 0xe4, f32x4Mul: 0xe6 } as const;
+export const SIMD = { load: 0x00, load32Splat: 0x09, store: 0x0b, const: 0x0c, xor: 0x51, i32x4Mul: 0xb5, f32x4Add: 0xe4, f32x4Mul: 0xe6 } as const;
 
 export const simd = (op: number): number[] => [0xfd, ...uleb(op)];
 /** memarg with alignment hint 1 (loads may be unaligned) and a byte offset. */
@@ -73,4 +74,32 @@ export function assembleModule(fns: FunctionDef[], minPages = 1): Uint8Array {
     ...section(7, vec(fns.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]))),
     ...section(10, vec(code)),
   ]);
+}
+
+/** The part of the WebAssembly JS API used here (this project's TypeScript lib has no WebAssembly types). */
+export interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  Memory: new (descriptor: { initial: number; maximum?: number }) => { buffer: ArrayBuffer; grow(pages: number): number };
+}
+
+/** The runtime's WebAssembly, or undefined where it has none. */
+export const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+/**
+ * `bytes()` compiled on first call and kept; null where the runtime cannot compile it (no
+ * WebAssembly, or no SIMD), so callers can fall back.
+ */
+export function compileOnce(bytes: () => Uint8Array): () => object | null {
+  let compiled: object | null | undefined;
+  return () => {
+    if (compiled === undefined) {
+      try {
+        compiled = wasmApi ? new wasmApi.Module(bytes()) : null;
+      } catch {
+        compiled = null;
+      }
+    }
+    return compiled;
+  };
 }
