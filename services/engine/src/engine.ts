@@ -110,7 +110,7 @@ export class Engine {
 
   /** A runner on `threads` threads; when the worker threads cannot start, one thread (with a warning). */
   private static async runnerFor(model: LoadedModel, store: PagedKvStore, o: ParallelOptions): Promise<ModelRunner> {
-    const single = (): ModelRunner => new ModelRunner(model.config, model.weights, store, undefined, [], null, o.matmul);
+    const single = (): ModelRunner => new ModelRunner(model.config, model.weights, store, o.matmul);
     if (o.threads === 1) return single();
     try {
       return await ModelRunner.create(model.config, model.weights, store, o);

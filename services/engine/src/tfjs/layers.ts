@@ -15,10 +15,7 @@ export function swiGlu(x: Float32Array, T: number, w: DeviceMlp): Float32Array {
   const { gate, up, down } = w;
   if (gate instanceof TensorMatrix && up instanceof TensorMatrix && down instanceof TensorMatrix) {
     return onDevice(x, T, gate.tensor.shape[0], (t) =>
-      tf.tidy(() => {
-        const g = tf.matMul(t, gate.tensor);
-        return tf.matMul(tf.mul(tf.mul(g, tf.sigmoid(g)), tf.matMul(t, up.tensor)), down.tensor);
-      }),
+      tf.tidy(() => tf.matMul(siluMulTensors(tf.matMul(t, gate.tensor), tf.matMul(t, up.tensor)), down.tensor)),
     );
   }
   return down.apply(siluMul(gate.apply(x, T), up.apply(x, T)), T);
@@ -38,17 +35,19 @@ function siluMul(g: Float32Array, u: Float32Array): Float32Array {
     siluMulInPlace(g, u);
     return g;
   }
-  const act = tf.tidy(() => {
-    const gt = tf.tensor1d(g);
-    return tf.mul(tf.mul(gt, tf.sigmoid(gt)), tf.tensor1d(u));
-  });
+  const act = tf.tidy(() => siluMulTensors(tf.tensor1d(g), tf.tensor1d(u)));
   const out = act.dataSync() as Float32Array;
   act.dispose();
   return out;
 }
 
-/** g ← silu(g) ⊙ u = g·σ(g)·u, elementwise. */
-export function siluMulInPlace(g: Float32Array, u: Float32Array): void {
+/** silu(g) ⊙ u = g·σ(g)·u as backend kernels. */
+function siluMulTensors<T extends tf.Tensor>(g: T, u: T): T {
+  return tf.mul(tf.mul(g, tf.sigmoid(g)), u);
+}
+
+/** g ← silu(g) ⊙ u = g·σ(g)·u, elementwise on the host. */
+function siluMulInPlace(g: Float32Array, u: Float32Array): void {
   for (let i = 0; i < g.length; i++) {
     const v = g[i];
     g[i] = (v / (1 + Math.exp(-v))) * u[i];

@@ -72,10 +72,11 @@ export class ModelRunner {
     readonly config: ModelConfig,
     private readonly weights: ModelWeights,
     private readonly store: PagedKvStore,
+    /** Which matmul path runs the weight matrices (device-weights.ts). */
+    matmul: MatmulKind = 'wasm-simd',
     specs: ShardSpec[] = planShards(config, 1),
     private readonly remotes: RemoteShard[] = [],
     private channels: Channels | null = null,
-    matmul: MatmulKind = 'wasm-simd',
   ) {
     const rope = ropeTables(config.maxPositionEmbeddings, config.headDim, config.ropeTheta);
     this.local = new ShardCompute(config, specs[0], sliceWeights(config, weights, specs[0]), store, rope, matmul);
@@ -88,7 +89,7 @@ export class ModelRunner {
    */
   static async create(config: ModelConfig, weights: ModelWeights, store: PagedKvStore, o: ParallelOptions): Promise<ModelRunner> {
     const specs = planShards(config, o.threads);
-    if (specs.length === 1) return new ModelRunner(config, weights, store, specs, [], null, o.matmul);
+    if (specs.length === 1) return new ModelRunner(config, weights, store, o.matmul);
     if (!store.shared) throw new RangeError('ModelRunner.create: threads > 1 needs a shared PagedKvStore');
     const channels = allocChannels(config, specs, o.maxBatchTokens, 8);
     const started = await Promise.allSettled(
@@ -102,7 +103,7 @@ export class ModelRunner {
       remotes.forEach((r) => r.terminate());
       throw failed.reason;
     }
-    return new ModelRunner(config, weights, store, specs, remotes, channels, o.matmul);
+    return new ModelRunner(config, weights, store, o.matmul, specs, remotes, channels);
   }
 
   /** Threads this runner computes with. */

@@ -18,7 +18,7 @@ function runnerFor(spec: (typeof ARCHS)[number], matmul: MatmulKind) {
   const model = randomLoaded(spec);
   const c = model.config;
   const store = new PagedKvStore({ numLayers: c.numLayers, numBlocks: 32, blockSize: BLOCK, numKvHeads: c.numKvHeads, headDim: c.headDim });
-  return { model, runner: new ModelRunner(c, model.weights, store, undefined, [], null, matmul) };
+  return { model, runner: new ModelRunner(c, model.weights, store, matmul) };
 }
 
 /** A scrambled block table, so positions never map to blocks in order. */
