@@ -96,7 +96,7 @@ function tensorInOut(parts: HostTensor[]): TensorMatrix {
   return new TensorMatrix(tf.tidy(() => tf.transpose(tf.concat(parts.map((p) => tf.tensor2d(p.data, [p.shape[0], p.shape[1]])), 0))));
 }
 
-function upload(w: ModelWeights, matrix: (parts: HostTensor[]) => DeviceMatrix): Pick<DeviceWeights, 'layers' | 'lmHead'> {
+function upload(w: ModelWeights, matrix: (parts: HostTensor[]) => DeviceMatrix, lmHeadMatrix = matrix): Pick<DeviceWeights, 'layers' | 'lmHead'> {
   const mlp = (m: ExpertWeights): DeviceMlp => ({ gate: matrix([m.gate]), up: matrix([m.up]), down: matrix([m.down]) });
   const layer = (l: LayerWeights): DeviceLayer => ({
     qkv: matrix([l.q, l.k, l.v]),
@@ -104,32 +104,21 @@ function upload(w: ModelWeights, matrix: (parts: HostTensor[]) => DeviceMatrix):
     mlp: l.mlp ? mlp(l.mlp) : null,
     experts: l.experts.map(mlp),
   });
-  return { layers: w.layers.map(layer), lmHead: matrix([w.lmHead]) };
+  return { layers: w.layers.map(layer), lmHead: lmHeadMatrix([w.lmHead]) };
 }
 
 export function uploadWeights(w: ModelWeights, kind: MatmulKind): DeviceWeights {
-  if (kind === 'wasm-simd') {
-    const gemm = new WasmGemm();
-    const matrices = upload(w, (parts) => new PackedWasmMatrix(gemm, gemm.packOutIn(parts.map((p) => ({ data: p.data, rows: p.shape[0] })))));
-    // The LM head is the one matrix XNNPACK runs faster: a decode batch streams all of its weights
-    // (32 MB per shard on `bench`) for a few rows, 3.0 vs 3.6–4.0 ms at 8 rows, equal at 1.
-    const lmHead = tensorInOut([w.lmHead]);
-    return { kind, ...matrices, lmHead, dispose: () => lmHead.tensor.dispose() }; // the rest go with the WasmGemm's memory
-  }
-  const matrices = upload(w, tensorInOut);
-  return {
-    kind,
-    ...matrices,
-    dispose: () => {
-      const all: tf.Tensor[] = [];
-      const add = (m: DeviceMatrix): void => void all.push((m as TensorMatrix).tensor);
-      add(matrices.lmHead);
-      for (const l of matrices.layers) {
-        add(l.qkv);
-        add(l.o);
-        for (const m of l.mlp ? [l.mlp, ...l.experts] : l.experts) [m.gate, m.up, m.down].forEach(add);
-      }
-      tf.dispose(all);
-    },
+  const tensors: tf.Tensor[] = [];
+  const tensorMatrix = (parts: HostTensor[]): TensorMatrix => {
+    const m = tensorInOut(parts);
+    tensors.push(m.tensor);
+    return m;
   };
+  const dispose = (): void => tf.dispose(tensors.splice(0)); // packed wasm-simd weights go with the WasmGemm's memory
+  if (kind === 'backend') return { kind, ...upload(w, tensorMatrix), dispose };
+  const gemm = new WasmGemm();
+  const packed = (parts: HostTensor[]): DeviceMatrix => new PackedWasmMatrix(gemm, gemm.packOutIn(parts.map((p) => ({ data: p.data, rows: p.shape[0] }))));
+  // The LM head is the one matrix XNNPACK runs faster: a decode batch streams all of its weights
+  // (32 MB per shard on `bench`) for a few rows, 3.0 vs 3.6–4.0 ms at 8 rows, equal at 1.
+  return { kind, ...upload(w, packed, tensorMatrix), dispose };
 }
